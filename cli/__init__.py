@@ -1,0 +1,1 @@
+"""burn.cli: the command line. Each command parses, calls one library function, renders."""

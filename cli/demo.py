@@ -1,0 +1,66 @@
+"""`burn demo`: the whole flow on a throw-away home, printing each command and its output."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tempfile
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--home",
+    "home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Use this (new, empty) directory instead of a fresh temporary one.",
+)
+def demo(home: Path | None) -> None:
+    """Run the whole flow on a throw-away home; nothing of yours is touched.
+
+    Creates personas with two versions each, records a week of launches, then shows
+    the log, a persona's versions with their spend, and what changed between them.
+
+    \b
+    Example:
+      burn demo
+    """
+    from burn.ledger.demo import build_demo
+
+    from .main import build, run
+
+    if home is None:
+        home = Path(tempfile.mkdtemp(prefix="burn-demo-"))
+    elif home.exists() and any(home.iterdir()):
+        raise click.UsageError(f"{home} is not empty; the demo needs a new directory")
+    home = home.resolve()
+    click.echo(f"burn demo: using a throw-away home at {home}\n")
+    os.environ["BURN_HOME"] = str(home)
+    os.environ.pop("BURN_PERSONA_PATH", None)
+    result = build_demo(home)
+    os.chdir(result.project)  # the demo's own project, so its .burn/personas is the cwd layer
+    v = result.versions
+    click.echo(
+        f"Recorded {result.records} launches: reviewer@{v['reviewer'][0]} and its edit "
+        f"reviewer@{v['reviewer'][1]}, planner@{v['planner'][0]} and planner@{v['planner'][1]}.\n"
+    )
+    steps = [
+        ["log", "persona=reviewer", "-n", "6"],
+        ["persona", "log", "reviewer"],
+        ["persona", "diff", f"reviewer@{v['reviewer'][0]}", f"reviewer@{v['reviewer'][1]}"],
+        ["log", "--oneline", "persona=planner", "ticket=DEMO-1"],
+        ["fsck"],
+    ]
+    for args in steps:
+        click.secho(f"$ burn {shlex.join(args)}", bold=True)
+        code = run(build(), args)
+        if code:
+            raise click.ClickException(f"`burn {shlex.join(args)}` failed with exit {code}")
+        click.echo()
+    click.echo(f"Explore it yourself:  export BURN_HOME={shlex.quote(str(home))}")
+    click.echo(
+        f"Plain git reads it:   git --git-dir {shlex.quote(str(home / 'ledger.git'))} log --all --oneline"
+    )
+    click.echo(f"Remove it:            rm -rf {shlex.quote(str(home))}")

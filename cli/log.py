@@ -1,0 +1,146 @@
+"""`burn log` and `burn show`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .options import format_option, ledger, since_until
+from .render import Column, count, duration, emit, emit_json_strings, emit_one, text, usd
+
+
+def _date(v: str) -> str:
+    return v.replace("T", " ").removesuffix("Z")
+
+
+LOG_COLUMNS = [
+    Column("id", "record", lambda v: v[:10]),
+    Column("started_at", "started (UTC)", _date),
+    Column("who", "persona"),
+    Column("harness", "harness", text),
+    Column("models", "model", text),
+    Column("total_tokens", "tokens", count, right=True),
+    Column("cost_micros", "cost", usd, right=True),
+    Column("duration_ms", "time", duration, right=True),
+    Column("exit_code", "exit", text, right=True),
+]
+
+
+@click.command()
+@click.argument("filters", nargs=-1, metavar="[KEY=VALUE | KEY!=VALUE]...")
+@since_until
+@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), help="Show at most N records.")
+@click.option("--oneline", is_flag=True, help="One short line per record.")
+@format_option()
+def log(
+    filters: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    limit: int | None,
+    oneline: bool,
+    fmt: str,
+) -> None:
+    """List records, newest first, like git log.
+
+    Filters are KEY=VALUE: the same key repeated is OR, different keys are AND,
+    KEY!=VALUE excludes, * is a wildcard. Keys: persona (also persona=NAME@VERSION),
+    version (b3 or sha256 prefix), harness, model, source, host, session, fidelity,
+    parent, exit, id, commit, repo, or any tag key (tag.KEY=VALUE to be explicit).
+
+    \b
+    Examples:
+      burn log persona=reviewer --since 7d
+      burn log persona=reviewer persona=planner model!=claude-opus-4-1 -n 20
+      burn log ticket=ABC-12 --format json
+    """
+    from burn.ledger.query import Query, parse_filters
+    from burn.ledger.timeparse import parse_when
+
+    q = Query(
+        filters=parse_filters(filters),
+        since=parse_when(since) if since else None,
+        until=parse_when(until) if until else None,
+        limit=limit,
+    )
+    led = ledger()
+    out = sys.stdout
+    if fmt == "json":
+        emit_json_strings(led.log_json(q), "records", out)
+    elif fmt == "jsonl":
+        out.writelines(s + "\n" for s in led.log_json(q))
+    elif fmt == "csv":
+        import json
+
+        from burn.ledger.usage import TOKEN_KINDS
+
+        rows = []
+        for s in led.log_json(q):
+            r = json.loads(s)
+            r.update({k: r["usage"][k] for k in TOKEN_KINDS})
+            rows.append({k: v for k, v in r.items() if k not in ("usage", "by_model")})
+        emit(rows, [Column(k, k) for k in ("id", "started_at", "persona", "version")], "csv")
+    elif oneline:
+        out.writelines(
+            f"{r['id'][:10]} {r['who']} {usd(r['cost_micros'])} {count(r['total_tokens'])} tokens"
+            f" {_date(r['started_at'])}\n"
+            for r in led.log(q)
+        )
+    else:
+        emit(led.log(q), LOG_COLUMNS, "table")
+
+
+@click.command()
+@click.argument("record")
+@format_option(("table", "json"))
+def show(record: str, fmt: str) -> None:
+    """Show one record, whole: persona version, usage per model, cost, tags, sessions.
+
+    RECORD is a record id or a unique prefix of 4+ hex digits (from `burn log`).
+
+    \b
+    Example:
+      burn show 3f2a9c1b
+    """
+    rec = ledger().show(record)
+    if fmt == "json":
+        emit_one(rec)
+        return
+    lines = [
+        ("record", rec["id"]),
+        (
+            "persona",
+            f"{rec['persona']}@{rec['version_short']}" if rec["version"] else rec["persona"],
+        ),
+        ("version", text(rec["version"])),
+        ("source", text(rec["source"])),
+        ("harness", text(rec["harness"])),
+        ("host", text(rec["host"])),
+        ("started", _date(rec["started_at"]) + " UTC"),
+        ("ended", _date(rec["ended_at"]) + " UTC" if rec["ended_at"] else "—"),
+        ("duration", duration(rec["duration_ms"])),
+        ("exit code", text(rec["exit_code"])),
+        ("parent", text(rec["parent"])),
+        ("cost", f"{usd(rec['cost_micros'])} (pricing: {text(rec['pricing'])})"),
+        ("fidelity", text(rec["fidelity"])),
+        ("sessions", ", ".join(rec["sessions"]) or "—"),
+        ("tags", ", ".join(f"{k}={v}" for k, v in rec["tags"].items()) or "—"),
+    ]
+    width = max(len(k) for k, _ in lines)
+    out = [f"{k.ljust(width)}  {v}" for k, v in lines]
+    out.append("")
+    usage_cols = [
+        Column("model", "model"),
+        Column("tier", "tier"),
+        Column("input_tokens", "input", count, True),
+        Column("output_tokens", "output", count, True),
+        Column("cache_read_tokens", "cache read", count, True),
+        Column("cache_write_5m_tokens", "cache write 5m", count, True),
+        Column("cache_write_1h_tokens", "cache write 1h", count, True),
+        Column("reasoning_tokens", "reasoning", count, True),
+    ]
+    sys.stdout.write("\n".join(out) + "\n")
+    rows = [{"model": r["model"], "tier": r["tier"], **r["usage"]} for r in rec["by_model"]]
+    if rows:
+        rows.append({"model": "total", "tier": "", **rec["usage"]})
+    emit(rows, usage_cols, "table")

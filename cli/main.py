@@ -1,0 +1,137 @@
+"""Entry point: lazy command loading, and the one place errors become exit codes.
+
+Exit codes: 0 ok, 1 a BurnError (message names the thing and the fix), 2 usage,
+130 Ctrl-C, 3 unexpected (traceback written to $BURN_HOME/logs/burn.log).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+# command name -> (module, attribute, one-line help shown in `burn --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "record": ("burn.cli.record", "record", "Append a spend record known elsewhere."),
+    "log": ("burn.cli.log", "log", "List records, newest first, like git log."),
+    "show": ("burn.cli.log", "show", "Show one record, whole."),
+    "persona": (
+        "burn.cli.persona",
+        "persona",
+        "The persona store: add, list, show, log, diff, import.",
+    ),
+    "fsck": ("burn.cli.maintenance", "fsck", "Verify the ledger, every persona id and the index."),
+    "reindex": ("burn.cli.maintenance", "reindex", "Rebuild the SQLite index from the ledger."),
+    "gc": ("burn.cli.maintenance", "gc", "Pack loose objects in the ledger."),
+    "demo": ("burn.cli.demo", "demo", "Run the whole flow on a throw-away home."),
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (keeps start-up light)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        import importlib
+
+        module, attr, _ = COMMANDS[name]
+        cmd: click.Command = getattr(importlib.import_module(module), attr)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def build() -> click.Group:
+    @click.group(
+        cls=LazyGroup,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        epilog="Example: burn log persona=reviewer --since 7d",
+    )
+    @click.version_option(package_name="burn", prog_name="burn", message="%(prog)s %(version)s")
+    def cli() -> None:
+        """burn — what your coding agents cost, per persona and per persona version.
+
+        Spend is kept in a git-style ledger under $BURN_HOME (default: the platform
+        data dir). See `burn COMMAND --help` for each command.
+        """
+
+    return cli
+
+
+def _wants_help(argv: list[str]) -> bool:
+    return not argv or "--help" in argv or "-h" in argv
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if _wants_help(args) and not os.environ.get("BURN_PLAIN_HELP"):
+        from rich_click.patch import patch  # rich help only when help is shown
+
+        patch()
+    sys.exit(run(build(), args))
+
+
+def run(cli: click.Group, args: list[str]) -> int:
+    from burn.store.errors import BurnError
+
+    try:
+        cli.main(args=args, prog_name="burn", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.stderr.write("\nburn: interrupted\n")
+        return 130
+    except BurnError as e:
+        sys.stderr.write(f"burn: error: {e}\n")
+        return e.exit_code
+    except BrokenPipeError:
+        # `burn log | head`: stop quietly, like git
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 0
+    except Exception as e:
+        path = _write_traceback()
+        sys.stderr.write(f"burn: internal error: {type(e).__name__}: {e}\n")
+        sys.stderr.write(f"burn: the traceback is in {path}; please report it\n")
+        return 3
+
+
+def _write_traceback() -> str:
+    import time
+    import traceback
+
+    text = f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} burn {' '.join(sys.argv[1:])}\n"
+    text += traceback.format_exc()
+    try:
+        from burn.ledger.home import Home
+
+        path = Home.default().log_dir / "burn.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as f:
+            f.write(text)
+        return str(path)
+    except Exception:
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="burn-", suffix=".log")
+        os.write(fd, text.encode())
+        os.close(fd)
+        return name
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

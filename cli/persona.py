@@ -1,0 +1,213 @@
+"""`burn persona add|list|show|log|diff|import`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .options import format_option, ledger
+from .render import Column, count, emit, emit_one, text, usd
+
+
+@click.group()
+def persona() -> None:
+    """The persona store: every change to a persona is a new content-addressed version.
+
+    \b
+    Examples:
+      burn persona add reviewer.toml
+      burn persona log reviewer
+      burn persona diff reviewer@3f2a9c reviewer@91bd02
+    """
+
+
+@persona.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--layer", default="user", show_default=True, help="Layer to install into: user or cwd.")
+@format_option(("table", "json"))
+def add(file: Path, layer: str, fmt: str) -> None:
+    """Add a persona file (JSON or TOML) to a layer and store its version.
+
+    \b
+    Example:
+      burn persona add ./reviewer.toml      # prints reviewer@3f2a9c1b7d0e
+    """
+    from burn.ledger.personas import add as add_persona
+
+    added = add_persona(ledger(), file, layer)
+    p = added.persona
+    if fmt == "json":
+        emit_one(
+            {
+                "schema": 1,
+                "name": p.name,
+                "version": p.version.id,
+                "version_short": p.version.short,
+                "sha256": p.version.sha256_id,
+                "new": added.new,
+                "path": str(added.path),
+            }
+        )
+        return
+    state = "new version" if added.new else "unchanged"
+    click.echo(f"{p.name}@{p.version.short}  {p.version.id}  ({state}, {added.path})")
+
+
+@persona.command(name="list")
+@format_option()
+def list_cmd(fmt: str) -> None:
+    """List personas from every layer and the store, with their current version.
+
+    \b
+    Example:
+      burn persona list --format json
+    """
+    from burn.ledger.personas import list_personas
+
+    rows, errors = list_personas(ledger())
+    emit(
+        rows,
+        [
+            Column("name", "name"),
+            Column("version_short", "version"),
+            Column("source", "source"),
+            Column("description", "description", text),
+        ],
+        fmt,
+        key="personas",
+    )
+    for e in errors:
+        click.echo(f"burn: warning: {e}", err=True)
+
+
+@persona.command()
+@click.argument("ref", metavar="NAME[@VERSION]")
+@click.option("--tier", help="Show the spec of a named tier.")
+@format_option(("table", "json"))
+def show(ref: str, tier: str | None, fmt: str) -> None:
+    """Show a persona's resolved spec (what is hashed) and its ids.
+
+    \b
+    Examples:
+      burn persona show reviewer
+      burn persona show reviewer@3f2a9c --format json
+    """
+    import json
+
+    from burn.ledger.personas import show as show_persona
+
+    data = show_persona(ledger(), ref, tier)
+    if fmt == "json":
+        emit_one(data)
+        return
+    click.echo(f"persona  {data['name']}@{data['version_short']}")
+    click.echo(f"version  {data['version']}")
+    click.echo(f"sha256   {data['sha256']}")
+    click.echo(f"source   {data['source']}" + (f"  ({data['path']})" if data["path"] else ""))
+    if data["tier"]:
+        click.echo(f"tier     {data['tier']}")
+    click.echo("")
+    click.echo(json.dumps(data["spec"], indent=2, ensure_ascii=False, sort_keys=True))
+
+
+@persona.command(name="log")
+@click.argument("name")
+@format_option()
+def log_cmd(name: str, fmt: str) -> None:
+    """Every version of a persona, newest first, with the spend of each.
+
+    \b
+    Example:
+      burn persona log reviewer
+    """
+    from burn.ledger.personas import log as persona_log
+
+    rows = persona_log(ledger(), name)
+    cols = [
+        Column("current", "", lambda v: "*" if v else " "),
+        Column("version_short", "version", text),
+        Column("stored_at", "stored (UTC)", lambda v: text(v).replace("T", " ").removesuffix("Z")),
+        Column("source", "source", text),
+        Column("launches", "launches", count, right=True),
+        Column("cost_micros", "total", usd, right=True),
+        Column("mean_cost_micros", "per launch", usd, right=True),
+    ]
+    emit(rows, cols, fmt, key="versions")
+
+
+@persona.command(name="diff")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="[B]", required=False)
+@format_option(("table", "json"))
+def diff_cmd(a: str, b: str | None, fmt: str) -> None:
+    """Field-level diff of two persona versions; the prompt as a unified diff.
+
+    A and B are NAME or NAME@VERSION. With only a NAME, its two newest stored versions.
+
+    \b
+    Examples:
+      burn persona diff reviewer
+      burn persona diff reviewer@3f2a9c reviewer@91bd02
+    """
+    from burn.ledger.personas import diff as persona_diff
+    from burn.store.diff import short_value
+
+    data = persona_diff(ledger(), a, b)
+    if fmt == "json":
+        emit_one(data)
+        return
+    left, right = data["a"], data["b"]
+    click.echo(f"--- {left['name']}@{left['version_short']}")
+    click.echo(f"+++ {right['name']}@{right['version_short']}")
+    if not data["changes"]:
+        click.echo("(no differences)")
+    for c in data["changes"]:
+        if c["change"] == "added":
+            click.echo(f"+ {c['field']}: {short_value(c['new'])}")
+        elif c["change"] == "removed":
+            click.echo(f"- {c['field']}: {short_value(c['old'])}")
+        elif "diff" in c:
+            click.echo(f"~ {c['field']}:")
+            sys.stdout.write("".join("    " + line for line in c["diff"].splitlines(keepends=True)))
+        else:
+            click.echo(f"~ {c['field']}: {short_value(c['old'])} → {short_value(c['new'])}")
+
+
+@persona.command(name="import")
+@click.option(
+    "--from",
+    "kind",
+    required=True,
+    type=click.Choice(["claude", "opencode", "codex", "workforce"]),
+    help="Which tool's format PATH is in.",
+)
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@format_option()
+def import_cmd(kind: str, path: Path, fmt: str) -> None:
+    """Import other tools' agent files into the store (re-importing unchanged files is a no-op).
+
+    \b
+    Examples:
+      burn persona import --from claude .claude/agents
+      burn persona import --from codex ~/.codex/config.toml
+    """
+    from burn.ledger.personas import import_files
+
+    rows, errors = import_files(ledger(), kind, path)
+    emit(
+        rows,
+        [
+            Column("name", "name"),
+            Column("version_short", "version"),
+            Column("status", "status"),
+            Column("origin", "from"),
+        ],
+        fmt,
+        key="personas",
+    )
+    for e in errors:
+        click.echo(f"burn: warning: {e}", err=True)
+    if errors:
+        sys.exit(1)

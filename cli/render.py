@@ -1,0 +1,122 @@
+"""One renderer for every listing: --format table|json|jsonl|csv.
+
+Plain string work on purpose: `burn log` prints tens of thousands of rows within its
+time budget, so no rich here. JSON listings are `{"schema": 1, "<key>": [...]}`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+FORMATS = ("table", "json", "jsonl", "csv")
+UNKNOWN = "—"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    fmt: Callable[[Any], str] = str
+    right: bool = False
+
+
+def usd(micros: int | None) -> str:
+    if micros is None:
+        return UNKNOWN
+    if 0 < micros < 10_000:
+        return f"${micros / 1_000_000:.4f}"
+    return f"${micros / 1_000_000:,.2f}"
+
+
+def count(n: int | None) -> str:
+    return UNKNOWN if n is None else f"{n:,}"
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return UNKNOWN
+    s = ms // 1000
+    if s < 60:
+        return f"{ms / 1000:.1f}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def text(v: Any) -> str:
+    return UNKNOWN if v is None else str(v)
+
+
+def table(rows: Iterable[dict[str, Any]], columns: list[Column], out: IO[str]) -> None:
+    cells = [[c.header for c in columns]]
+    cells += [[c.fmt(r.get(c.key)) for c in columns] for r in rows]
+    if len(cells) == 1:
+        return
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = []
+    for row in cells:
+        parts = [v.rjust(w) if c.right else v.ljust(w) for v, w, c in zip(row, widths, columns, strict=True)]
+        lines.append("  ".join(parts).rstrip())
+    out.write("\n".join(lines) + "\n")
+
+
+def emit(
+    rows: Iterable[dict[str, Any]],
+    columns: list[Column],
+    fmt: str,
+    key: str = "records",
+    out: IO[str] | None = None,
+) -> None:
+    """Print rows in the chosen format. JSON forms carry every field, tables the columns."""
+    out = out or sys.stdout
+    if fmt == "table":
+        table(rows, columns, out)
+    elif fmt == "json":
+        emit_json_strings((dumps(r) for r in rows), key, out)
+    elif fmt == "jsonl":
+        for r in rows:
+            out.write(dumps(r) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        rows = list(rows)
+        keys = [c.key for c in columns]
+        for r in rows:  # fields beyond the table's columns, in first-seen order
+            keys += [k for k in r if k not in keys and not isinstance(r[k], (dict, list))]
+        writer.writerow(keys)
+        for r in rows:
+            writer.writerow([csv_cell(r.get(k)) for k in keys])
+    else:  # click's Choice stops this first
+        raise ValueError(fmt)
+
+
+def emit_json_strings(items: Iterable[str], key: str, out: IO[str]) -> None:
+    """A JSON listing from already-encoded items, streamed."""
+    out.write('{"schema": 1, "' + key + '": [')
+    first = True
+    for s in items:
+        out.write(s if first else ",\n" + s)
+        first = False
+    out.write("]}\n")
+
+
+def emit_one(obj: dict[str, Any], out: IO[str] | None = None) -> None:
+    (out or sys.stdout).write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def csv_cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dict):
+        return ";".join(f"{k}={x}" for k, x in v.items())
+    if isinstance(v, list):
+        return ";".join(map(str, v))
+    return str(v)

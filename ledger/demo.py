@@ -1,0 +1,107 @@
+"""The demo scenario: personas with two versions each and a week of recorded spend.
+
+Seeded, so every run tells the same story: the edited reviewer is cheaper per launch.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .home import Home
+from .ledger import Ledger
+from .manual import record_spend
+from .personas import add
+
+REVIEWER_V1 = '''description = "Reviews a diff for bugs and risks"
+harness = "claude"
+model = "claude-sonnet-4-5"
+tools = ["Read", "Grep", "Glob"]
+prompt = """
+Review the change. Read every file it touches in full, and the callers of every
+changed function. Report every issue you find, with a suggested rewrite for each.
+"""
+'''
+
+REVIEWER_V2 = '''description = "Reviews a diff for bugs and risks"
+harness = "claude"
+model = "claude-sonnet-4-5"
+tools = ["Read", "Grep", "Glob"]
+prompt = """
+Review the change. Read the diff and only the code around it.
+Report the three most important issues, most important first. No rewrites.
+"""
+'''
+
+PLANNER_V1 = """harness = "codex"
+model = "gpt-5-codex"
+prompt = "Write a numbered plan of small steps for {{ticket}}."
+[inputs]
+ticket = "the request"
+"""
+
+PLANNER_V2 = PLANNER_V1.replace('model = "gpt-5-codex"', 'model = "gpt-5-codex-mini"')
+
+# (persona, version file text, launches, mean input tokens, mean output tokens, $ per Mtok in/out)
+SCENARIO = [
+    ("reviewer", REVIEWER_V1, 9, 42_000, 3_800, (3.0, 15.0)),
+    ("reviewer", REVIEWER_V2, 9, 18_000, 1_500, (3.0, 15.0)),
+    ("planner", PLANNER_V1, 4, 12_000, 2_000, (1.25, 10.0)),
+    ("planner", PLANNER_V2, 4, 12_000, 2_200, (0.25, 2.0)),
+]
+
+
+@dataclass
+class DemoResult:
+    home: Path
+    project: Path
+    records: int
+    versions: dict[str, list[str]]  # persona -> short ids, oldest first
+
+
+def build_demo(root: Path, seed: int = 7, now: float | None = None) -> DemoResult:
+    """Write the demo's personas and records into a fresh home at `root`."""
+    rng = random.Random(seed)
+    now = time.time() if now is None else now
+    project = root / "project"
+    (project / ".burn" / "personas").mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(Home(root))
+    versions: dict[str, list[str]] = {}
+    count = 0
+    start = now - 7 * 86400
+    for step, (name, text, launches, mean_in, mean_out, (p_in, p_out)) in enumerate(SCENARIO):
+        src = project / ".burn" / "personas" / f"{name}.toml"
+        src.write_text(text)  # edited in place: the second write is the new version
+        added = add(ledger, src, layer_label="cwd", cwd=project)
+        versions.setdefault(name, []).append(added.persona.version.short)
+        for i in range(launches):
+            tokens_in = max(1000, int(rng.gauss(mean_in, mean_in * 0.25)))
+            tokens_out = max(100, int(rng.gauss(mean_out, mean_out * 0.25)))
+            cache_read = int(tokens_in * rng.uniform(2, 5))
+            micros = (tokens_in * p_in + tokens_out * p_out + cache_read * p_in / 10) // 1  # $/Mtok -> µ$
+            when = start + (step * launches + i) * 3 * 3600 + rng.randint(0, 3000)
+            model = added.persona.spec["model"]
+            record_spend(
+                ledger,
+                f"{name}@{added.persona.version.short}",
+                model=model,
+                usage={
+                    "input_tokens": tokens_in,
+                    "output_tokens": tokens_out,
+                    "cache_read_tokens": cache_read,
+                    "cache_write_5m_tokens": 0,
+                    "cache_write_1h_tokens": 0,
+                    "reasoning_tokens": None,
+                },
+                cost=f"{int(micros) / 1_000_000:.6f}",
+                tags={"ticket": f"DEMO-{rng.randint(1, 5)}"},
+                harness=added.persona.spec["harness"],
+                duration_ms=rng.randint(20_000, 180_000),
+                exit_code=0 if rng.random() > 0.1 else 1,
+                started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)),
+                cwd=project,
+            )
+            count += 1
+    return DemoResult(root, project, count, versions)

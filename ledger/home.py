@@ -1,0 +1,83 @@
+"""The burn home: where the ledger, index, stamps and logs live, and the host id."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from burn.store.config import burn_home
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def default(cls) -> Home:
+        return cls(burn_home())
+
+    @property
+    def repo_path(self) -> Path:
+        return self.root / "ledger.git"
+
+    @property
+    def index_path(self) -> Path:
+        return self.root / "index.sqlite"
+
+    @property
+    def personas_dir(self) -> Path:
+        return self.root / "personas"
+
+    @property
+    def pending_dir(self) -> Path:
+        return self.root / "pending"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "lock"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """The home-wide writer lock (flock): held around every ref update."""
+        from burn.store.locking import file_lock
+
+        with file_lock(self.lock_path):
+            yield
+
+    def host_id(self) -> str:
+        """A stable id for this machine's record chain, created on first use."""
+        path = self.root / "host-id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        self.root.mkdir(parents=True, exist_ok=True)
+        host = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-")[:32]
+        candidate = f"{host or 'host'}-{secrets.token_hex(4)}"
+        tmp = path.with_name(f".host-id.{os.getpid()}")
+        tmp.write_text(candidate + "\n")
+        try:
+            os.link(tmp, path)  # first writer wins; a racing process reads the winner
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_text().strip()
+
+
+def work_tree(start: Path) -> Path | None:
+    """The nearest ancestor of `start` that is a git work tree (holds `.git`)."""
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            return d
+    return None

@@ -1,0 +1,140 @@
+"""The ledger: append records to this host's commit chain; read them through the index.
+
+from burn.ledger import Ledger
+ledger = Ledger.open()            # $BURN_HOME or the platform data dir
+rec = ledger.record("reviewer", model="claude-sonnet-4-5", input_tokens=1200, ...)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from burn.store.errors import BurnError
+from burn.store.objects import GitSpecStore
+
+from .home import Home
+from .index import RECORDS_PREFIX, Index
+from .query import Query, find_record, records_json, select
+from .record import RecordError, commit_message, iso_to_epoch, make_body, public, utc_iso
+
+
+class Ledger:
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self._trees: dict[str | None, bytes] = {}
+
+    @classmethod
+    def open(cls, root: Path | None = None) -> Ledger:
+        return cls(Home(root) if root is not None else Home.default())
+
+    @cached_property
+    def specs(self) -> GitSpecStore:
+        """The persona object store, in the same repository, under the same lock."""
+        return GitSpecStore(self.home.repo_path, lock=self.home.lock)
+
+    @cached_property
+    def index(self) -> Index:
+        return Index(self.home.index_path, self.home.repo_path)
+
+    @cached_property
+    def host(self) -> str:
+        return self.home.host_id()
+
+    @property
+    def record_ref(self) -> str:
+        return RECORDS_PREFIX + self.host
+
+    @property
+    def repo(self) -> Any:
+        return self.specs.repo
+
+    # -- writing -----------------------------------------------------------------------
+
+    def append(self, body: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Append one checked record body; return the record as `burn show` prints it.
+
+        The persona spec of `body["version"]` must be in the store, or be given as `spec`
+        (then it is stored first): specs travel with the records that used them.
+        """
+        from burn.store.gitrepo import cas_update, make_commit
+
+        version = body.get("version")
+        if spec is not None:
+            stored, _ = self.specs.put(spec, source=body.get("source", "user"))
+            if version is not None and stored.id != version:
+                raise RecordError(f"spec hashes to {stored.id}, not {version}", field="version")
+            body = {**body, "version": stored.id}
+            version = stored.id
+        tree = self._persona_tree(version)
+        message = commit_message(body)
+        who = f"burn <{self.host}@burn>".encode()
+        author_time = iso_to_epoch(body["started_at"])
+        with self.home.lock():
+            new = cas_update(
+                self.repo,
+                self.record_ref,
+                lambda tip: make_commit(self.repo, tree, [tip] if tip else [], message, who, author_time),
+            )
+        assert new is not None
+        return public(body, new.decode())
+
+    def _persona_tree(self, version: str | None) -> bytes:
+        """The tree `{persona.json: spec}` shared by every record of a version."""
+        if version in self._trees:
+            return self._trees[version]
+        from dulwich.objects import Tree
+
+        from burn.store.canonical import Version
+
+        tree = Tree()
+        if version is not None:
+            if not version.startswith("b3:"):
+                raise RecordError(f"{version!r} is not a b3: version id", field="version")
+            # The sha256 alias is not needed to find the blob.
+            blob: Any = self.specs.blob_id(Version(version[3:], ""))
+            if blob is None:
+                raise BurnError(
+                    f"spec {version} is not in the persona store",
+                    fix="store it first (`burn persona add FILE`) or pass the spec to append()",
+                )
+            tree.add(b"persona.json", 0o100644, blob)
+        self.repo.object_store.add_object(tree)
+        self._trees[version] = tree.id
+        tree_id: bytes = tree.id
+        return tree_id
+
+    def record(self, persona: str, **fields: Any) -> dict[str, Any]:
+        """Build, check and append a record in one call (see record.make_body)."""
+        fields.setdefault("source", "manual")
+        fields.setdefault("started_at", _now_iso())
+        body = make_body(persona=persona, host=self.host, **fields)
+        return self.append(body)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def log(self, q: Query) -> Iterator[dict[str, Any]]:
+        """Matching records as light rows (no JSON decode), newest first."""
+        conn = self.index.conn()
+        for row in select(conn, q):
+            d = dict(row)
+            v = d["version"]
+            d["who"] = d["persona"] + (f"@{v[3:15]}" if v else "")
+            d["started_at"] = utc_iso(d["started_at"])
+            d["models"] = d["models"] or None
+            yield d
+
+    def log_json(self, q: Query) -> Iterator[str]:
+        """Matching records as their stored public JSON text, newest first."""
+        return records_json(self.index.conn(), q)
+
+    def show(self, ref: str) -> dict[str, Any]:
+        """One record by id or unique prefix."""
+        return find_record(self.index.conn(), ref)
+
+
+def _now_iso() -> str:
+    return utc_iso(time.time())

@@ -1,0 +1,211 @@
+"""The filter language of `burn log` and friends, compiled to SQL over the index.
+
+`key=value` filters: the same key repeated is OR, different keys are AND, `key!=value`
+excludes. Values may use `*` as a wildcard. A key that is not a record field is a tag key
+(`tag.KEY=...` says so explicitly).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from burn.store.errors import AmbiguousVersion, BurnError, UsageError
+
+# filter key -> records column (plain equality / glob)
+COLUMNS = {
+    "persona": "persona",
+    "harness": "harness",
+    "source": "source",
+    "host": "host",
+    "fidelity": "fidelity",
+    "parent": "parent",
+    "exit": "exit_code",
+    "exit_code": "exit_code",
+    "kind": "json_extract(json, '$.kind')",
+}
+SPECIAL = ("version", "model", "session", "id", "record", "commit", "repo")
+KNOWN_KEYS = tuple(sorted((*COLUMNS, *SPECIAL)))
+
+
+@dataclass(frozen=True)
+class Filter:
+    key: str
+    value: str
+    negate: bool = False
+
+
+@dataclass
+class Query:
+    filters: list[Filter] = field(default_factory=list)
+    since: int | None = None
+    until: int | None = None
+    limit: int | None = None
+
+
+def parse_filters(args: Iterable[str]) -> list[Filter]:
+    out = []
+    for arg in args:
+        if "!=" in arg:
+            key, value = arg.split("!=", 1)
+            neg = True
+        elif "=" in arg:
+            key, value = arg.split("=", 1)
+            neg = False
+        else:
+            raise UsageError(
+                f"filter {arg!r} is not key=value",
+                fix=f"write e.g. persona={arg}; keys: {', '.join(KNOWN_KEYS)} or any tag key",
+            )
+        key = key.strip()
+        if not key:
+            raise UsageError(f"filter {arg!r} has no key")
+        out.append(Filter(key, value, neg))
+    return out
+
+
+def _match(column: str, value: str) -> tuple[str, list[Any]]:
+    if "*" in value:
+        return f"{column} GLOB ?", [value]
+    return f"{column} = ?", [value]
+
+
+def compile_query(conn: sqlite3.Connection, q: Query) -> tuple[str, list[Any]]:
+    """WHERE clause (without the keyword) and parameters."""
+    groups: dict[tuple[str, bool], list[Filter]] = {}
+    for f in q.filters:
+        groups.setdefault((f.key, f.negate), []).append(f)
+    clauses: list[str] = []
+    params: list[Any] = []
+    for (_key, negate), fs in groups.items():
+        parts = []
+        for f in fs:
+            sql, p = _one(conn, f.key, f.value)
+            parts.append(sql)
+            params += p
+        if negate:  # not a, and not b
+            clauses += [f"NOT ({p})" for p in parts]
+        else:
+            clauses.append("(" + " OR ".join(parts) + ")")
+    if q.since is not None:
+        clauses.append("started_at >= ?")
+        params.append(q.since)
+    if q.until is not None:
+        clauses.append("started_at < ?")
+        params.append(q.until)
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _one(conn: sqlite3.Connection, key: str, value: str) -> tuple[str, list[Any]]:
+    if key == "persona" and "@" in value:
+        name, ver = value.split("@", 1)
+        vs, vp = _version(conn, ver, name)
+        return f"(persona = ? AND {vs})", [name, *vp]
+    if key in COLUMNS:
+        col = COLUMNS[key]
+        if key in ("exit", "exit_code"):
+            try:
+                return f"{col} = ?", [int(value)]
+            except ValueError:
+                raise UsageError(f"exit={value!r} is not a number") from None
+        if key == "parent" and value in ("", "none", "null"):
+            return "parent IS NULL", []
+        return _match(col, value)
+    if key == "version":
+        return _version(conn, value, None)
+    if key == "model":
+        sql, p = _match("u.model", value)
+        return f"EXISTS (SELECT 1 FROM usage u WHERE u.seq = records.seq AND {sql})", p
+    if key == "session":
+        sql, p = _match("s.session_id", value)
+        return f"EXISTS (SELECT 1 FROM sessions s WHERE s.seq = records.seq AND {sql})", p
+    if key in ("id", "record"):
+        return "id LIKE ?", [value.lower().rstrip("*") + "%"]
+    if key == "repo":
+        return "(repo = ? OR repo LIKE ?)", [value, "%/" + value.strip("/")]
+    if key == "commit":
+        return (
+            "EXISTS (SELECT 1 FROM attributions a WHERE a.seq = records.seq AND a.commit_sha LIKE ?)",
+            [value.lower() + "%"],
+        )
+    tag = key.removeprefix("tag.")
+    if key == tag and not conn.execute("SELECT 1 FROM tags WHERE key = ? LIMIT 1", (tag,)).fetchone():
+        raise UsageError(
+            f"unknown filter key {key!r}: not a record field, and no record has a tag {key!r}",
+            fix=f"use one of {', '.join(KNOWN_KEYS)}, or tag.{key}=... for a tag",
+        )
+    sql, p = _match("t.value", value)
+    return f"EXISTS (SELECT 1 FROM tags t WHERE t.seq = records.seq AND t.key = ? AND {sql})", [
+        tag,
+        *p,
+    ]
+
+
+def _version(conn: sqlite3.Connection, ref: str, name: str | None) -> tuple[str, list[Any]]:
+    """Records whose version matches a b3 or sha256 prefix (at least 6 digits)."""
+    from burn.store.canonical import parse_version_ref
+
+    try:
+        algo, prefix = parse_version_ref(ref)
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    sql = "SELECT b3 FROM versions WHERE "
+    conds, params = [], []
+    if algo in ("b3", "any"):
+        conds.append("b3 LIKE ?")
+        params.append(f"b3:{prefix}%")
+    if algo in ("sha256", "any"):
+        conds.append("sha256 LIKE ?")
+        params.append(f"{prefix}%")
+    sql += "(" + " OR ".join(conds) + ")"
+    if name is not None:
+        sql += " AND name = ?"
+        params.append(name)
+    hits = [r[0] for r in conn.execute(sql, params)]
+    if len(hits) > 1:
+        raise AmbiguousVersion(ref, sorted(hits))
+    if not hits:  # no stored version: match nothing, like git log with an unknown path
+        return "0", []
+    return "version = ?", [hits[0]]
+
+
+LIST_COLUMNS = (
+    "id, started_at, persona, version, harness, models, total_tokens, cost_micros, duration_ms,"
+    " exit_code, fidelity"
+)
+
+
+def select(conn: sqlite3.Connection, q: Query, columns: str = LIST_COLUMNS) -> Iterator[sqlite3.Row]:
+    where, params = compile_query(conn, q)
+    sql = f"SELECT {columns} FROM records WHERE {where} ORDER BY started_at DESC, seq DESC"
+    if q.limit is not None:
+        sql += f" LIMIT {int(q.limit)}"
+    conn.row_factory = sqlite3.Row
+    try:
+        yield from conn.execute(sql, params)
+    finally:
+        conn.row_factory = None
+
+
+def records_json(conn: sqlite3.Connection, q: Query) -> Iterator[str]:
+    """The stored public JSON of each matching record, newest first (no re-encoding)."""
+    for row in select(conn, q, "json"):
+        yield row[0]
+
+
+def find_record(conn: sqlite3.Connection, ref: str) -> dict[str, Any]:
+    """One record by id or unique id prefix (4+ hex digits)."""
+    ref = ref.strip().lower()
+    if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
+        raise UsageError(f"{ref!r} is not a record id", fix="give 4 or more hex digits from `burn log`")
+    rows = conn.execute("SELECT id, json FROM records WHERE id LIKE ? LIMIT 11", (ref + "%",)).fetchall()
+    if not rows:
+        raise BurnError(f"no record {ref!r}", fix="see `burn log` for record ids")
+    if len(rows) > 1:
+        ids = ", ".join(r[0][:12] for r in rows[:10])
+        raise BurnError(f"record prefix {ref!r} is ambiguous: {ids}", fix="give more digits")
+    rec: dict[str, Any] = json.loads(rows[0][1])
+    return rec

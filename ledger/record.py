@@ -1,0 +1,232 @@
+"""One ledger record: its stored body, its commit message, and its public JSON shape.
+
+The commit message is `<subject>\n\n<body JSON>\n\n<trailers>`. The body holds what was
+observed; what can be derived from it (id, usage totals, models, cost_usd, the short
+version) is added when a record is read, so stored and shown can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from burn.store.errors import BurnError
+
+from .usage import (
+    GRANULARITIES,
+    add_usage,
+    check_usage,
+    fidelity_class,
+    total_tokens,
+    worst_fidelity,
+)
+
+SCHEMA = 1
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+class RecordError(BurnError):
+    """A record that cannot be written or read as given."""
+
+
+def utc_iso(ts: float) -> str:
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_to_epoch(text: str) -> int:
+    return int(datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
+
+
+def usd_to_micros(text: str | float | int) -> int:
+    """Dollars as typed by a person ('0.42', '$1.5') into integer micro-USD, exactly."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = str(text).strip().removeprefix("$")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as e:
+        raise RecordError(f"{text!r} is not an amount in USD", fix="write it like 0.42") from e
+    if not value.is_finite() or value < 0:
+        raise RecordError(f"{text!r} is not a non-negative amount", fix="write it like 0.42")
+    micros = value * 1_000_000
+    if micros != micros.to_integral_value():
+        raise RecordError(f"{text!r} has more precision than a micro-dollar")
+    return int(micros)
+
+
+def make_body(
+    *,
+    persona: str,
+    version: str | None,
+    source: str,
+    host: str,
+    started_at: str,
+    by_model: list[dict[str, Any]] | None = None,
+    cost_micros: int | None = None,
+    pricing: str | None = None,
+    harness: str | None = None,
+    ended_at: str | None = None,
+    duration_ms: int | None = None,
+    exit_code: int | None = None,
+    parent: str | None = None,
+    sessions: list[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    kind: str = "manual",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A checked record body. Raises RecordError naming the field that is wrong."""
+    rows = []
+    for i, row in enumerate(by_model or []):
+        where = f"by_model[{i}]"
+        model = row.get("model")
+        if not isinstance(model, str) or not model:
+            raise RecordError("model must be a non-empty string", field=f"{where}.model")
+        granularity = row.get("granularity", "per-session-aggregate")
+        if granularity not in GRANULARITIES:
+            raise RecordError(f"unknown granularity {granularity!r}", field=f"{where}.granularity")
+        try:
+            usage = check_usage(row.get("usage", {}), where)
+        except ValueError as e:
+            raise RecordError(str(e), field=f"{where}.usage") from e
+        rows.append(
+            {
+                "model": model,
+                "tier": row.get("tier", "base"),
+                "granularity": granularity,
+                "usage": usage,
+            }
+        )
+    if cost_micros is not None and (
+        not isinstance(cost_micros, int) or isinstance(cost_micros, bool) or cost_micros < 0
+    ):
+        raise RecordError("must be a non-negative integer or null", field="cost_micros")
+    for name, value in (("started_at", started_at), ("ended_at", ended_at)):
+        if value is not None and not _ISO.match(value):
+            raise RecordError(f"{value!r} is not a UTC time like 2026-11-23T10:00:00Z", field=name)
+    for name, number in (("duration_ms", duration_ms), ("exit_code", exit_code)):
+        if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+            raise RecordError("must be an integer", field=name)
+    if duration_ms is not None and duration_ms < 0:
+        raise RecordError("must not be negative", field="duration_ms")
+    clean_tags = {}
+    for k, v in (tags or {}).items():
+        if not isinstance(k, str) or not k or not isinstance(v, str):
+            raise RecordError(
+                f"tag {k!r}={v!r} must be a non-empty string key with a string value", field="tags"
+            )
+        clean_tags[k] = v
+    if not persona:
+        raise RecordError("must not be empty", field="persona")
+    fid = (
+        worst_fidelity(fidelity_class(r["granularity"], r["usage"], cost_micros is not None) for r in rows)
+        if rows
+        else ("cost-only" if cost_micros is not None else "partial")
+    )
+    body: dict[str, Any] = {
+        "schema": SCHEMA,
+        "kind": kind,
+        "persona": persona,
+        "version": version,
+        "source": source,
+        "harness": harness,
+        "host": host,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "duration_ms": duration_ms,
+        "exit_code": exit_code,
+        "parent": parent,
+        "sessions": list(sessions or []),
+        "by_model": rows,
+        "cost_micros": cost_micros,
+        "pricing": pricing,
+        "fidelity": fid,
+        "tags": dict(sorted(clean_tags.items())),
+    }
+    body.update(extra)
+    return body
+
+
+def public(body: Mapping[str, Any], record_id: str) -> dict[str, Any]:
+    """The record as every command shows it (DESIGN section 4), derived fields added."""
+    rows = body.get("by_model") or []
+    usage = add_usage(r["usage"] for r in rows)
+    models = sorted({r["model"] for r in rows})
+    version = body.get("version")
+    cost = body.get("cost_micros")
+    out = {
+        "schema": body.get("schema", SCHEMA),
+        "id": record_id,
+        "persona": body.get("persona"),
+        "version": version,
+        "version_short": version[3:15] if isinstance(version, str) else None,
+        "source": body.get("source"),
+        "harness": body.get("harness"),
+        "host": body.get("host"),
+        "started_at": body.get("started_at"),
+        "ended_at": body.get("ended_at"),
+        "duration_ms": body.get("duration_ms"),
+        "exit_code": body.get("exit_code"),
+        "parent": body.get("parent"),
+        "sessions": body.get("sessions", []),
+        "models": models,
+        "usage": usage,
+        "total_tokens": total_tokens(usage),
+        "by_model": rows,
+        "cost_micros": cost,
+        "cost_usd": cost / 1_000_000 if isinstance(cost, int) else None,
+        "pricing": body.get("pricing"),
+        "fidelity": body.get("fidelity"),
+        "tags": body.get("tags", {}),
+        "commit": None,
+    }
+    for k, v in body.items():  # fields added later survive a read by an older burn
+        out.setdefault(k, v)
+    return out
+
+
+def subject(body: Mapping[str, Any]) -> str:
+    version = body.get("version")
+    who = body["persona"] + (f"@{version[3:15]}" if isinstance(version, str) else "")
+    usage = add_usage(r["usage"] for r in body.get("by_model") or [])
+    tokens = total_tokens(usage)
+    cost = body.get("cost_micros")
+    parts = [who, fmt_usd(cost), f"{tokens if tokens is not None else 'unknown'} tokens"]
+    if body.get("harness"):
+        parts.append(body["harness"])
+    return " ".join(parts)
+
+
+def fmt_usd(micros: int | None) -> str:
+    if micros is None:
+        return "unknown"
+    if 0 < micros < 10_000:
+        return f"${micros / 1_000_000:.4f}"
+    return f"${micros / 1_000_000:.2f}"
+
+
+def commit_message(body: Mapping[str, Any]) -> bytes:
+    usage = add_usage(r["usage"] for r in body.get("by_model") or [])
+    tokens = total_tokens(usage)
+    cost = body.get("cost_micros")
+    trailers = [
+        f"Burn-Persona: {body['persona']}",
+        f"Burn-Version: {body.get('version') or 'none'}",
+        f"Burn-Cost-Micros: {cost if cost is not None else 'unknown'}",
+        f"Burn-Tokens: {tokens if tokens is not None else 'unknown'}",
+    ]
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{subject(body)}\n\n{text}\n\n".encode() + ("\n".join(trailers) + "\n").encode()
+
+
+def parse_message(message: bytes) -> dict[str, Any]:
+    """The body of a record commit message. Raises ValueError if it is not one."""
+    parts = message.split(b"\n\n")
+    if len(parts) < 3:
+        raise ValueError("not a burn record (expected subject, JSON body and trailers)")
+    body = json.loads(parts[1])
+    if not isinstance(body, dict) or "persona" not in body:
+        raise ValueError("record body is not a burn record object")
+    return body

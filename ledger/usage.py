@@ -1,0 +1,96 @@
+"""Token kinds, their sums, and how much of the usage a row really reports (fidelity).
+
+Unknown is never zero: a kind the source did not report is None, and stays None in sums
+unless some row knew it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+TOKEN_KINDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+)
+# Reasoning tokens are billed as output and already counted in it (OpenAI's meaning), so
+# they are shown but not added into totals.
+BILLED_KINDS = TOKEN_KINDS[:5]
+
+GRANULARITIES = ("per-turn", "per-message", "per-session-aggregate", "cost-only")
+FIDELITY_CLASSES = ("full", "usage-only", "aggregate-only", "cost-only", "partial")
+
+Usage = dict[str, int | None]
+
+
+def empty_usage() -> Usage:
+    return dict.fromkeys(TOKEN_KINDS)
+
+
+def check_usage(usage: Mapping[str, Any], where: str) -> Usage:
+    """A usage mapping with every kind present, each a non-negative int or None."""
+    out = empty_usage()
+    for key, value in usage.items():
+        if key not in out:
+            raise ValueError(f"{where}: unknown token kind {key!r} (known: {', '.join(TOKEN_KINDS)})")
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ValueError(f"{where}: {key} must be a non-negative integer or null, got {value!r}")
+        out[key] = value
+    return out
+
+
+def add_usage(rows: Iterable[Mapping[str, int | None]]) -> Usage:
+    """Sum per kind; a kind no row knew stays None."""
+    total = empty_usage()
+    for row in rows:
+        for k in TOKEN_KINDS:
+            v = row.get(k)
+            if v is not None:
+                cur = total[k]
+                total[k] = v if cur is None else cur + v
+    return total
+
+
+def total_tokens(usage: Mapping[str, int | None]) -> int | None:
+    """Billed tokens (reasoning is inside output), or None when nothing is known."""
+    known = [usage.get(k) for k in BILLED_KINDS if usage.get(k) is not None]
+    return sum(v for v in known if v is not None) if known else None
+
+
+def coverage(usage: Mapping[str, int | None]) -> dict[str, bool]:
+    return {
+        "has_input_tokens": usage.get("input_tokens") is not None,
+        "has_output_tokens": usage.get("output_tokens") is not None,
+        "has_cache_read": usage.get("cache_read_tokens") is not None,
+        "has_cache_write": usage.get("cache_write_5m_tokens") is not None
+        or usage.get("cache_write_1h_tokens") is not None,
+        "has_reasoning": usage.get("reasoning_tokens") is not None,
+    }
+
+
+def fidelity_class(granularity: str, usage: Mapping[str, int | None], cost_known: bool) -> str:
+    """Classify one usage row (docs/records.md has the table)."""
+    cov = coverage(usage)
+    if not any(cov.values()):
+        return "cost-only" if cost_known else "partial"
+    if granularity == "per-session-aggregate":
+        return "aggregate-only"
+    if cov["has_input_tokens"] and cov["has_output_tokens"]:
+        if cov["has_cache_read"] and cov["has_cache_write"]:
+            return "full"
+        return "usage-only"
+    return "partial"
+
+
+def worst_fidelity(classes: Iterable[str]) -> str:
+    """A record is as faithful as its least faithful row."""
+    order = {c: i for i, c in enumerate(FIDELITY_CLASSES)}
+    worst = "full"
+    for c in classes:
+        if order[c] > order[worst]:
+            worst = c
+    return worst

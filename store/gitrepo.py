@@ -1,0 +1,136 @@
+"""The small set of git operations burn needs, on a bare repository, via dulwich.
+
+Writers hold burn's home lock and then compare-and-swap the ref, retrying on a lost
+race: an unconditional ref write loses records under concurrency.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import BurnError
+
+if TYPE_CHECKING:
+    from dulwich.repo import Repo
+
+ZERO = b"0" * 40
+CAS_ATTEMPTS = 50
+
+
+def open_repo(path: Path, create: bool = True) -> Repo:
+    """Open the bare repository at `path`, creating it when asked."""
+    from dulwich.repo import Repo
+
+    if (path / "objects").is_dir():
+        return Repo(str(path))
+    if not create:
+        raise BurnError("no ledger repository here", path=path, fix="run a burn command that writes")
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return Repo.init_bare(str(path))
+    except FileExistsError:  # another process initialised it first
+        return Repo(str(path))
+
+
+def read_ref(repo_path: Path, ref: str) -> bytes | None:
+    """The sha a ref points at, read straight from the files (no dulwich import)."""
+    try:
+        return (repo_path / ref).read_bytes().strip() or None
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        pass
+    return packed_refs(repo_path).get(ref)
+
+
+def packed_refs(repo_path: Path) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    try:
+        text = (repo_path / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        if not line or line[:1] in (b"#", b"^"):
+            continue
+        sha, _, name = line.partition(b" ")
+        out[name.decode()] = sha
+    return out
+
+
+def list_refs(repo_path: Path, prefix: str) -> dict[str, bytes]:
+    """All refs under `prefix` (e.g. 'refs/burn/records/'), loose over packed."""
+    out = {k: v for k, v in packed_refs(repo_path).items() if k.startswith(prefix)}
+    base = repo_path / prefix
+    try:
+        entries = list(os.scandir(base))
+    except FileNotFoundError:
+        return out
+    for e in entries:
+        if e.is_file() and not e.name.endswith(".lock"):
+            sha = Path(e.path).read_bytes().strip()
+            if len(sha) == 40:
+                out[prefix + e.name] = sha
+    return out
+
+
+def cas_update(repo: Repo, ref: str, build: Callable[[bytes | None], bytes | None]) -> bytes | None:
+    """Move `ref` from its current tip to `build(tip)`, retrying if another writer won.
+
+    `build` receives the current tip (None when the ref does not exist) and returns the
+    new sha, or None to leave the ref alone. The caller holds burn's home lock, so a
+    leftover `<ref>.lock` is from a writer that was killed and is removed.
+    """
+    from dulwich.file import FileLocked
+
+    name = ref.encode()
+    lock_path = Path(repo.controldir()) / (ref + ".lock")
+    for attempt in range(CAS_ATTEMPTS):
+        old = read_ref(Path(repo.controldir()), ref)
+        new = build(old)
+        if new is None:
+            return old
+        try:
+            if repo.refs.set_if_equals(name, old if old is not None else ZERO, new):  # type: ignore[arg-type]
+                return new
+        except FileLocked:
+            _remove_stale_lock(lock_path)
+        time.sleep(0.001 * (attempt + 1))
+    raise BurnError(f"could not update {ref} after {CAS_ATTEMPTS} attempts", fix="retry")
+
+
+def _remove_stale_lock(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def signature(name: str, email: str) -> bytes:
+    return f"{name} <{email}>".encode()
+
+
+def make_commit(
+    repo: Repo,
+    tree: bytes,
+    parents: list[bytes],
+    message: bytes,
+    who: bytes,
+    author_time: int | None = None,
+    commit_time: int | None = None,
+) -> bytes:
+    from dulwich.objects import Commit
+
+    now = int(time.time())
+    c = Commit()
+    c.tree = tree
+    c.parents = parents  # type: ignore[assignment]
+    c.author = c.committer = who
+    c.author_time = author_time if author_time is not None else now
+    c.commit_time = commit_time if commit_time is not None else now
+    c.author_timezone = c.commit_timezone = 0
+    c.encoding = b"UTF-8"
+    c.message = message
+    repo.object_store.add_object(c)
+    return c.id
