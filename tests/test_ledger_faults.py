@@ -463,6 +463,19 @@ def test_damaged_index_is_rebuilt_with_the_same_answers(root: Path, damage: Any)
     assert log_records(root) == before
 
 
+def test_fsck_repairs_an_index_with_rotten_pages(root: Path) -> None:
+    """`burn fsck` is the repair tool: a corrupt index must not make it crash."""
+    version = store_spec(root)
+    record_some(root, version, 30)
+    before = log_records(root)
+    _rotten_data_pages(root / "index.sqlite")
+    res = burn(root, "fsck")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ok: 30 records" in res.stdout
+    _assert_index_sound(root, 30)
+    assert log_records(root) == before
+
+
 def test_damaged_index_then_filtered_query_and_show(root: Path) -> None:
     """Not only listing: a filter and `burn show` also read through a rebuilt index."""
     version = store_spec(root)

@@ -49,7 +49,7 @@ Finder = Callable[[Path], list[Path]]
 Reader = Callable[[Path], Sequence[ImportedPersona | ImportFailed]]
 
 
-def import_path(kind: str, path: Path) -> ImportResult:
+def import_path(kind: str, path: Path | str) -> ImportResult:
     """Import every persona in PATH (one file, a project root, or an agents directory).
 
     Personas come back sorted by name. A broken file (or one broken entry of a config
@@ -63,6 +63,7 @@ def import_path(kind: str, path: Path) -> ImportResult:
             field="--from",
             fix=f"use one of: {', '.join(KINDS)}",
         )
+    path = Path(path)
     module = importlib.import_module(f"{__name__}.{kind}")
     find: Finder = module.find_files
     read: Reader = module.read_file

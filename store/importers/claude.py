@@ -21,11 +21,13 @@ WHERE = "point at a project root holding .claude/agents/, or at an agents direct
 
 
 def find_files(root: Path) -> list[Path]:
-    """Under a project root (or `~`), `.claude/agents/**`; in `.claude`, `agents/**`;
-    otherwise the directory is taken to be an agents directory: its own `*.md`."""
+    """Under a project root (or `~`), `.claude/agents/**`; in `.claude`, `agents/**`; an
+    `agents` directory, all of it; any other directory, its own `*.md`."""
     agents = root / ".claude" / "agents"
     if not agents.is_dir() and root.name == ".claude":
         agents = root / "agents"
+    if not agents.is_dir() and root.name == "agents":
+        agents = root
     if agents.is_dir():
         return sorted(p for p in agents.rglob("*.md") if p.is_file())
     return sorted(p for p in root.glob("*.md") if p.is_file())

@@ -39,8 +39,9 @@ def find_files(root: Path) -> list[Path]:
         for d in (b / "agent", b / "agents"):
             if d.is_dir():
                 agents.extend(p for p in d.rglob("*.md") if p.is_file())
-    if not configs and not agents:
-        agents = [p for p in root.glob("*.md") if p.is_file()]
+    if not configs and not agents:  # PATH is an agent directory itself
+        pattern = "**/*.md" if root.name in ("agent", "agents") else "*.md"
+        agents = [p for p in root.glob(pattern) if p.is_file()]
     return configs + sorted(agents)
 
 
@@ -67,9 +68,12 @@ def _read_markdown(path: Path) -> ImportedPersona:
 
 
 def _name_from_path(path: Path) -> str:
-    for parent in path.parents:
+    """`agent/review.md` -> review; `agent/team/docs.md` -> team.docs (OpenCode: team/docs)."""
+    for parent in path.absolute().parents:
         if parent.name in ("agent", "agents"):
-            return ".".join(path.relative_to(parent).with_suffix("").parts)
+            return ".".join(path.absolute().relative_to(parent).with_suffix("").parts)
+        if parent.name in (".opencode", "opencode"):
+            break
     return path.stem
 
 
