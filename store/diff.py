@@ -1,4 +1,4 @@
-"""Field-level difference of two specs; text fields (the prompt) as unified diffs."""
+"""Field-level difference of two specs; the prompt and other multi-line text as unified diffs."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _walk(old: Any, new: Any, path: str, out: list[FieldChange]) -> None:
         out.append(FieldChange(path, "removed", old=old))
     elif old != new or type(old) is not type(new):
         text = None
-        if isinstance(old, str) and isinstance(new, str) and ("\n" in old or "\n" in new):
+        if isinstance(old, str) and isinstance(new, str) and (path == "prompt" or "\n" in old + new):
             text = unified(old, new, path)
         out.append(FieldChange(path, "changed", old=old, new=new, text_diff=text))
 

@@ -300,3 +300,39 @@ def test_every_command_has_help_with_an_example_and_is_documented(burn) -> None:
         assert r.code == 0, name
         assert "Example" in r.out, f"`burn {name} --help` has no example"
         assert f"burn {name}" in docs or f"burn {name}" in readme, f"burn {name} is not documented"
+
+
+def test_persona_import_claude_agent_edited_in_place(tmp_path: Path, burn) -> None:
+    agent = write(
+        tmp_path / "proj/.claude/agents/code-critic.md",
+        "---\nname: code-critic\ndescription: Critiques code\ntools: Read, Grep\nmodel: sonnet\n"
+        "color: red\n---\nCritique the change.\n",
+    )
+    first = json.loads(
+        burn("persona", "import", "--from", "claude", str(tmp_path / "proj"), "--format", "json").out
+    )
+    [row] = first["personas"]
+    assert row["status"] == "new" and row["name"] == "code-critic"
+    again = json.loads(burn("persona", "import", "--from", "claude", str(agent), "--format", "json").out)
+    assert again["personas"][0]["status"] == "unchanged"
+    assert again["personas"][0]["version"] == row["version"]
+    write(agent, agent.read_text().replace("Critique the change.", "Critique the change briefly."))
+    edited = json.loads(burn("persona", "import", "--from", "claude", str(agent), "--format", "json").out)
+    assert edited["personas"][0]["status"] == "new"
+    # No file defines code-critic in any layer: the name resolves to the newest import.
+    shown = json.loads(burn("persona", "show", "code-critic", "--format", "json").out)
+    assert shown["version"] == edited["personas"][0]["version"]
+    assert shown["source"] == "import:claude" and shown["spec"]["color"] == "red"
+    diff = burn("persona", "diff", "code-critic").out
+    assert "-Critique the change." in diff and "+Critique the change briefly." in diff
+    r = burn("record", "code-critic", "--cost", "0.1")
+    assert r.code == 0
+    assert len(json.loads(burn("persona", "log", "code-critic", "--format", "json").out)["versions"]) == 2
+
+
+def test_persona_import_reports_broken_files_and_exits_1(tmp_path: Path, burn) -> None:
+    write(tmp_path / "p/.claude/agents/good.md", "---\nname: good\n---\nBe good.\n")
+    write(tmp_path / "p/.claude/agents/bad.md", "---\nname: bad\ntools: 5\n---\nx\n")
+    r = burn("persona", "import", "--from", "claude", str(tmp_path / "p"))
+    assert r.code == 1
+    assert "good" in r.out and "bad.md" in r.err and "tools" in r.err

@@ -122,3 +122,16 @@ def test_git_store_reverifies_on_read(tmp_path: Path) -> None:
     repo.refs[b"refs/burn/personas"] = c
     with pytest.raises(ObjectCorrupt, match=v.id):
         store.get(v)
+
+
+def test_spec_diff_by_field_with_prompt_as_unified_diff() -> None:
+    from burn.store import diff_specs
+
+    old = {"name": "r", "model": "a", "prompt": "one", "env": {"A": "1", "B": "2"}, "tools": ["Read"]}
+    new = {"name": "r", "model": "b", "prompt": "one\ntwo", "env": {"A": "1", "C": "3"}, "tools": ["Read"]}
+    changes = {c.field: c for c in diff_specs(old, new)}
+    assert set(changes) == {"model", "prompt", "env.B", "env.C"}
+    assert (changes["model"].old, changes["model"].new) == ("a", "b")
+    assert changes["env.B"].change == "removed" and changes["env.C"].change == "added"
+    assert changes["prompt"].text_diff is not None and "+two" in changes["prompt"].text_diff
+    assert diff_specs(old, dict(old)) == []
