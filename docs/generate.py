@@ -1,6 +1,6 @@
 """Regenerate docs/cli.md from the commands' own --help (tests/test_docs.py checks it is current).
 
-    python docs/generate.py > docs/cli.md
+python docs/generate.py > docs/cli.md
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ def help_text(args: list[str]) -> str:
     env = {**os.environ, "BURN_PLAIN_HELP": "1", "COLUMNS": "100", "NO_COLOR": "1"}
     out = subprocess.run(
         [sys.executable, "-m", "burn.cli.main", *args, "--help"],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     ).stdout
     return out.replace("Usage: main", "Usage: burn").rstrip() + "\n"
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from burn.store.gitrepo import list_refs, read_ref
 from burn.store.objects import PERSONAS_REF, parse_trailers
 
-from .record import iso_to_epoch, parse_message, public
+from .record import iso_to_epoch, load_record
 from .usage import TOKEN_KINDS
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 RECORDS_PREFIX = "refs/burn/records/"
@@ -61,6 +63,16 @@ class Index:
         self.rebuilt_because: str | None = None
 
     # -- opening -----------------------------------------------------------------------
+
+    def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read against a caught-up index; a corrupt file is rebuilt and the read
+        retried once. `query` must finish its work (return a list, not a generator), so
+        nothing is printed from a read that fails half-way."""
+        try:
+            return query(self.conn())
+        except sqlite3.DatabaseError as e:
+            self._reset(f"corrupt ({e})")
+            return query(self.conn())
 
     def conn(self) -> sqlite3.Connection:
         """A connection that has caught up with every ref tip; rebuilds when needed."""
@@ -222,11 +234,10 @@ class Index:
         added = 0
         for sha, _when, message in chain:
             try:
-                body = parse_message(message)
-                rec = public(body, sha)
+                rec = load_record(message, sha)
                 started = iso_to_epoch(rec["started_at"])
-                ended = iso_to_epoch(rec["ended_at"]) if rec.get("ended_at") else None
-            except (ValueError, KeyError, TypeError) as e:
+                ended = iso_to_epoch(rec["ended_at"]) if rec["ended_at"] else None
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
                 c.execute("INSERT INTO problems VALUES (?, ?, ?)", (ref, sha, str(e)))
                 continue
             cur = c.execute(
@@ -275,5 +286,5 @@ class Index:
             c.executemany("INSERT INTO tags VALUES (?, ?, ?)", [(seq, k, v) for k, v in rec["tags"].items()])
         return added
 
-    def problems(self) -> Iterator[tuple[str, str, str]]:
-        yield from self.conn().execute("SELECT ref, sha, reason FROM problems")
+    def problems(self) -> list[tuple[str, str, str]]:
+        return self.read(lambda c: c.execute("SELECT ref, sha, reason FROM problems").fetchall())

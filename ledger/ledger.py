@@ -8,7 +8,6 @@ rec = ledger.record("reviewer", model="claude-sonnet-4-5", input_tokens=1200, ..
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -69,11 +68,11 @@ class Ledger:
                 raise RecordError(f"spec hashes to {stored.id}, not {version}", field="version")
             body = {**body, "version": stored.id}
             version = stored.id
-        tree = self._persona_tree(version)
         message = commit_message(body)
         who = f"burn <{self.host}@burn>".encode()
         author_time = iso_to_epoch(body["started_at"])
         with self.home.lock():
+            tree = self._persona_tree(version)
             new = cas_update(
                 self.repo,
                 self.record_ref,
@@ -89,6 +88,7 @@ class Ledger:
         from dulwich.objects import Tree
 
         from burn.store.canonical import Version
+        from burn.store.gitrepo import add_object
 
         tree = Tree()
         if version is not None:
@@ -102,7 +102,7 @@ class Ledger:
                     fix="store it first (`burn persona add FILE`) or pass the spec to append()",
                 )
             tree.add(b"persona.json", 0o100644, blob)
-        self.repo.object_store.add_object(tree)
+        add_object(self.repo, tree)  # called under the home lock
         self._trees[version] = tree.id
         tree_id: bytes = tree.id
         return tree_id
@@ -116,24 +116,25 @@ class Ledger:
 
     # -- reading -----------------------------------------------------------------------
 
-    def log(self, q: Query) -> Iterator[dict[str, Any]]:
+    def log(self, q: Query) -> list[dict[str, Any]]:
         """Matching records as light rows (no JSON decode), newest first."""
-        conn = self.index.conn()
-        for row in select(conn, q):
+        rows = []
+        for row in self.index.read(lambda c: list(select(c, q))):
             d = dict(row)
             v = d["version"]
             d["who"] = d["persona"] + (f"@{v[3:15]}" if v else "")
             d["started_at"] = utc_iso(d["started_at"])
             d["models"] = d["models"] or None
-            yield d
+            rows.append(d)
+        return rows
 
-    def log_json(self, q: Query) -> Iterator[str]:
+    def log_json(self, q: Query) -> list[str]:
         """Matching records as their stored public JSON text, newest first."""
-        return records_json(self.index.conn(), q)
+        return self.index.read(lambda c: list(records_json(c, q)))
 
     def show(self, ref: str) -> dict[str, Any]:
         """One record by id or unique prefix."""
-        return find_record(self.index.conn(), ref)
+        return self.index.read(lambda c: find_record(c, ref))
 
 
 def _now_iso() -> str:

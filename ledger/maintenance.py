@@ -12,7 +12,7 @@ from burn.store.objects import PERSONAS_REF
 
 from .index import RECORDS_PREFIX
 from .ledger import Ledger
-from .record import parse_message
+from .record import load_record
 
 
 @dataclass
@@ -82,7 +82,7 @@ def fsck(ledger: Ledger) -> FsckReport:
             else:
                 report.records += 1
             sha = commit.parents[0] if commit.parents else None
-    indexed = ledger.index.conn().execute("SELECT count(*) FROM records").fetchone()[0]
+    indexed = ledger.index.read(lambda c: c.execute("SELECT count(*) FROM records").fetchone()[0])
     if indexed != report.records:
         n = ledger.index.rebuild()
         report.repaired.append(f"index held {indexed} records, the ledger {report.records}: rebuilt ({n})")
@@ -91,11 +91,11 @@ def fsck(ledger: Ledger) -> FsckReport:
 
 def _check_record(repo: Any, commit: Any, spec_id: Callable[[bytes], str]) -> str | None:
     try:
-        body = parse_message(commit.message)
+        rec = load_record(commit.message, commit.id.decode())
         tree = repo[commit.tree]
-    except (KeyError, ValueError) as e:
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
         return f"not a readable record: {e}"
-    version = body.get("version")
+    version = rec["version"]
     if version is None:
         return None
     try:
@@ -111,9 +111,10 @@ def _check_record(repo: Any, commit: Any, spec_id: Callable[[bytes], str]) -> st
 def _stale_locks(ledger: Ledger, report: FsckReport) -> None:
     """Lock files left by a killed writer; safe to remove while we hold the home lock."""
     with ledger.home.lock():
-        for lock in (ledger.home.repo_path / "refs").rglob("*.lock"):
+        repo = ledger.home.repo_path
+        for lock in [*(repo / "refs").rglob("*.lock"), *repo.glob("objects/??/*.lock")]:
             lock.unlink()
-            report.repaired.append(f"removed stale lock {lock.relative_to(ledger.home.repo_path)}")
+            report.repaired.append(f"removed stale lock {lock.relative_to(repo)}")
 
 
 def reindex(ledger: Ledger) -> dict[str, Any]:

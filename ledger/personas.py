@@ -149,7 +149,10 @@ def show(ledger: Ledger, ref: str, tier: str | None = None, cwd: Path | None = N
 
 def log(ledger: Ledger, name: str, cwd: Path | None = None) -> list[dict[str, Any]]:
     """Every version of a persona, newest first, with the spend recorded under each."""
-    conn = ledger.index.conn()
+    return ledger.index.read(lambda conn: _versions_with_spend(ledger, conn, name, cwd))
+
+
+def _versions_with_spend(ledger: Ledger, conn: Any, name: str, cwd: Path | None) -> list[dict[str, Any]]:
     spend = {
         row[0]: row[1:]
         for row in conn.execute(

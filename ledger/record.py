@@ -221,6 +221,21 @@ def commit_message(body: Mapping[str, Any]) -> bytes:
     return f"{subject(body)}\n\n{text}\n\n".encode() + ("\n".join(trailers) + "\n").encode()
 
 
+def load_record(message: bytes, record_id: str) -> dict[str, Any]:
+    """The public record of a commit; ValueError if the commit is not a readable record.
+
+    The one definition of "a record" that the index and fsck share.
+    """
+    rec = public(parse_message(message), record_id)
+    if not isinstance(rec["persona"], str) or not rec["persona"]:
+        raise ValueError("record has no persona")
+    if not isinstance(rec["started_at"], str) or not _ISO.match(rec["started_at"]):
+        raise ValueError(f"record has no valid started_at: {rec['started_at']!r}")
+    if rec["ended_at"] is not None and not (isinstance(rec["ended_at"], str) and _ISO.match(rec["ended_at"])):
+        raise ValueError(f"record has an invalid ended_at: {rec['ended_at']!r}")
+    return rec
+
+
 def parse_message(message: bytes) -> dict[str, Any]:
     """The body of a record commit message. Raises ValueError if it is not one."""
     parts = message.split(b"\n\n")

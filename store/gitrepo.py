@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import BurnError
 
@@ -107,8 +107,17 @@ def _remove_stale_lock(path: Path) -> None:
         pass
 
 
-def signature(name: str, email: str) -> bytes:
-    return f"{name} <{email}>".encode()
+def add_object(repo: Repo, obj: Any) -> None:
+    """Write a loose object. The caller holds burn's home lock, so an `<object>.lock` left
+    by a killed writer is stale and removed (dulwich would refuse the write forever)."""
+    from dulwich.file import FileLocked
+
+    try:
+        repo.object_store.add_object(obj)
+    except FileLocked:
+        sha = obj.id.decode()
+        _remove_stale_lock(Path(repo.object_store.path) / sha[:2] / (sha[2:] + ".lock"))
+        repo.object_store.add_object(obj)
 
 
 def make_commit(
@@ -132,5 +141,5 @@ def make_commit(
     c.author_timezone = c.commit_timezone = 0
     c.encoding = b"UTF-8"
     c.message = message
-    repo.object_store.add_object(c)
+    add_object(repo, c)
     return c.id

@@ -174,7 +174,7 @@ class GitSpecStore(SpecStore):
     def _put(self, version: Version, name: str, source: str, data: bytes) -> bool:
         from dulwich.objects import Blob
 
-        from .gitrepo import cas_update, make_commit
+        from .gitrepo import add_object, cas_update, make_commit
 
         created = False
         with self._lock():
@@ -186,7 +186,7 @@ class GitSpecStore(SpecStore):
                 if root and self._lookup(root, b"by-version", version.b3.encode()):
                     created = False
                     return None
-                self.repo.object_store.add_object(blob)
+                add_object(self.repo, blob)
                 entries = {
                     (b"by-version", version.b3.encode()),
                     (b"by-sha256", version.sha256.encode()),
@@ -208,15 +208,17 @@ class GitSpecStore(SpecStore):
     def _with_entries(self, root: bytes | None, entries: set[tuple[bytes, bytes]], blob: Any) -> bytes:
         from dulwich.objects import Tree
 
+        from .gitrepo import add_object
+
         top = Tree() if root is None else self.repo[root].copy()
         for folder, leaf in sorted(entries):
             sub = Tree()
             if folder in top:
                 sub = self.repo[top[folder][1]].copy()
             sub.add(leaf, 0o100644, blob)
-            self.repo.object_store.add_object(sub)
+            add_object(self.repo, sub)
             top.add(folder, 0o040000, sub.id)
-        self.repo.object_store.add_object(top)
+        add_object(self.repo, top)
         tree_id: bytes = top.id
         return tree_id
 

@@ -7,6 +7,7 @@ append through `burn.ledger`, and the `burn` CLI run as a child process.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +222,7 @@ def test_four_concurrent_writers_lose_nothing_and_duplicate_nothing(root: Path) 
         while not ready <= {p.name for p in gate.parent.iterdir()}:
             dead = [p for p in procs if p.poll() is not None]
             assert not dead, dead[0].communicate()[1]
-            threading.Event().wait(0.01)
+            time.sleep(0.01)
         # every writer is running and none has appended yet: open the gate
         assert not any(p.poll() is not None for p in procs)
         assert not (root / "ledger.git" / "refs" / "burn" / "records").exists()
@@ -383,6 +385,28 @@ def test_stale_ref_lock_does_not_block_appends_and_fsck_removes_it(root: Path) -
     assert res.returncode == 0, res.stdout + res.stderr
     assert f"repaired: removed stale lock refs/burn/records/{host}.lock" in res.stdout
     assert not record_lock.exists()
+
+
+def test_leftover_object_lock_from_a_killed_writer_does_not_wedge_appends(root: Path) -> None:
+    """A writer killed while writing a loose object leaves `objects/xx/<sha>.lock`.
+
+    The persona tree `{persona.json: spec}` is the same object for every record of a
+    version, so a lock left on it is met again by the next first record of that version.
+    """
+    version = store_spec(root)
+    blob = git(root, "rev-parse", f"refs/burn/personas:by-version/{version[3:]}").stdout.strip()
+    content = b"100644 persona.json\0" + bytes.fromhex(blob)
+    tree = hashlib.sha1(b"tree %d\0" % len(content) + content).hexdigest()
+    lock = root / "ledger.git" / "objects" / tree[:2] / (tree[2:] + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_bytes(b"x\x9c half a zlib stream")  # the writer died mid-write
+
+    ids = append_in_child(root, version, 2, "after-object-lock")
+    assert chain(root) == list(reversed(ids))
+    assert git(root, "rev-parse", f"{ids[0]}^{{tree}}").stdout.strip() == tree
+    assert git(root, "show", f"{ids[0]}:persona.json").returncode == 0
+    git_fsck_ok(root)
+    burn_fsck_ok(root)
 
 
 # -- 3. the index is derived: any damage is rebuilt from the refs ----------------------
