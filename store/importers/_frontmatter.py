@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import math
 import re
 from pathlib import Path
@@ -20,6 +21,24 @@ from ..errors import ImportFailed
 _FENCE = re.compile(r"^---[ \t]*$")
 _INDICATORS = "[]{}\"'|>&*!%@`#,?-"
 _TOP_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)[ \t]*:(?:[ \t]|$)")
+
+
+def parse_json(text: str, path: Path) -> Any:
+    """Strict JSON (no NaN/Infinity), with errors that name the file, line and column."""
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(text, parse_constant=no_constants)
+    except json.JSONDecodeError as e:
+        raise ImportFailed(
+            f"not valid JSON at line {e.lineno} column {e.colno}: {e.msg}",
+            path=path,
+            fix="correct the syntax",
+        ) from e
+    except ValueError as e:
+        raise ImportFailed(f"not valid JSON: {e}", path=path, fix="correct the syntax") from e
 
 
 def read_text(path: Path) -> str:

@@ -12,7 +12,6 @@ Mapped: description, model, prompt, tools, permission -> permissions.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 from ..errors import ImportFailed
 from . import ImportedPersona, expect, finish, tool_list
-from ._frontmatter import read_text, split_front_matter, to_json
+from ._frontmatter import parse_json, read_text, split_front_matter, to_json
 
 LABEL = "OpenCode agent (.opencode/agent/*.md, opencode.json)"
 WHERE = (
@@ -161,20 +160,7 @@ def resolve_file_refs(text: str, base: Path, origin: Path, fld: str) -> str:
 
 def parse_jsonc(text: str, path: Path) -> Any:
     """JSON with `//` and `/* */` comments and trailing commas, as OpenCode reads it."""
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
-    try:
-        return json.loads(strip_jsonc(text), parse_constant=no_constants)
-    except json.JSONDecodeError as e:
-        raise ImportFailed(
-            f"not valid JSON at line {e.lineno} column {e.colno}: {e.msg}",
-            path=path,
-            fix="correct the syntax",
-        ) from e
-    except ValueError as e:
-        raise ImportFailed(f"not valid JSON: {e}", path=path, fix="correct the syntax") from e
+    return parse_json(strip_jsonc(text), path)
 
 
 def strip_jsonc(text: str) -> str:

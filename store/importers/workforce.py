@@ -19,13 +19,12 @@ are kept as `workforce_inputs` / `workforce_extends`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import ImportFailed
 from . import ImportedPersona, expect, finish
-from ._frontmatter import read_text, to_json
+from ._frontmatter import parse_json, read_text, to_json
 
 LABEL = "AgentWorkforce persona (*.json)"
 WHERE = "point at a project root holding agentworkforce/personas/, or at a persona directory or file"
@@ -49,24 +48,11 @@ def find_files(root: Path) -> list[Path]:
 
 def read_file(path: Path) -> list[ImportedPersona | ImportFailed]:
     text = read_text(path)
-    try:
-        raw = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as e:
-        raise ImportFailed(
-            f"not valid JSON at line {e.lineno} column {e.colno}: {e.msg}",
-            path=path,
-            fix="correct the syntax",
-        ) from e
-    except ValueError as e:
-        raise ImportFailed(f"not valid JSON: {e}", path=path, fix="correct the syntax") from e
+    raw = parse_json(text, path)
     if not isinstance(raw, dict):
         raise ImportFailed("a persona must be one JSON object", path=path)
     data: dict[str, Any] = to_json(raw, path)
     return [_persona(data, path)]
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _persona(data: dict[str, Any], path: Path) -> ImportedPersona:
