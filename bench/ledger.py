@@ -23,6 +23,7 @@ from pathlib import Path
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 PERSONAS = ("reviewer", "planner", "implementer", "tester", "docs-writer")
+MAIN_MODELS = "claude-sonnet-4-5 claude-opus-4-1 claude-sonnet-4-5 gpt-5-codex claude-haiku-4-5"
 # model -> $ per million tokens (= micro-USD per token): input, output, cache read, 5m, 1h
 PRICES = {
     "claude-sonnet-4-5": (3.0, 15.0, 0.30, 3.75, 6.0),
@@ -30,8 +31,7 @@ PRICES = {
     "claude-haiku-4-5": (1.0, 5.0, 0.10, 1.25, 2.0),
     "gpt-5-codex": (1.25, 10.0, 0.125, 0.0, 0.0),
 }
-KINDS = ("input_tokens", "output_tokens", "cache_read_tokens")
-KINDS += ("cache_write_5m_tokens", "cache_write_1h_tokens")
+KINDS = "input_tokens output_tokens cache_read_tokens cache_write_5m_tokens cache_write_1h_tokens"
 BURN = Path(sys.executable).with_name("burn")
 Times = list[float]
 
@@ -71,7 +71,7 @@ def usage(rng: random.Random, model: str) -> dict[str, int]:
 
 
 def cost_micros(model: str, u: dict[str, int]) -> int:
-    return round(sum(u[k] * p for k, p in zip(KINDS, PRICES[model], strict=True)))
+    return round(sum(u[k] * p for k, p in zip(KINDS.split(), PRICES[model], strict=True)))
 
 
 def build(n: int, seed: int = 1) -> tuple[Times, float]:
@@ -81,19 +81,7 @@ def build(n: int, seed: int = 1) -> tuple[Times, float]:
     rng = random.Random(seed)
     t0 = time.perf_counter()
     led = Ledger.open()
-    main_model = dict(
-        zip(
-            PERSONAS,
-            (
-                "claude-sonnet-4-5",
-                "claude-opus-4-1",
-                "claude-sonnet-4-5",
-                "gpt-5-codex",
-                "claude-haiku-4-5",
-            ),
-            strict=True,
-        )
-    )
+    main_model = dict(zip(PERSONAS, MAIN_MODELS.split(), strict=True))
     versions: dict[str, list[str]] = {}
     for p in PERSONAS:
         for v in (1, 2):
@@ -106,15 +94,10 @@ def build(n: int, seed: int = 1) -> tuple[Times, float]:
     for i, off in enumerate(offsets):
         persona = rng.choices(PERSONAS, weights=(5, 2, 4, 3, 1))[0]
         model = main_model[persona]
-        rows = [{"model": model, "usage": usage(rng, model), "granularity": "per-turn"}]
+        used = [(model, usage(rng, model))]
         if model.startswith("claude") and rng.random() < 0.3:  # a haiku sub-agent
-            rows.append(
-                {
-                    "model": "claude-haiku-4-5",
-                    "usage": usage(rng, "claude-haiku-4-5"),
-                    "granularity": "per-turn",
-                }
-            )
+            used.append(("claude-haiku-4-5", usage(rng, "claude-haiku-4-5")))
+        rows = [{"model": m, "usage": u, "granularity": "per-turn"} for m, u in used]
         start = NOW - timedelta(seconds=off)
         body = make_body(
             persona=persona,
@@ -123,7 +106,7 @@ def build(n: int, seed: int = 1) -> tuple[Times, float]:
             host=led.host,
             started_at=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             by_model=rows,
-            cost_micros=sum(cost_micros(r["model"], r["usage"]) for r in rows),
+            cost_micros=sum(cost_micros(m, u) for m, u in used),
             harness="codex" if model.startswith("gpt") else "claude",
             duration_ms=int(rng.lognormvariate(11.5, 1.0)),
             exit_code=0 if rng.random() < 0.95 else 1,
@@ -220,11 +203,10 @@ def bench(n: int, runs: int, home: Path) -> None:
     add("append p50, last 10% of records", ms(statistics.median(lat[-max(1, n // 10) :])))
     add(f"build: {n} records + 10 specs, in-process", ms(total))
     add("first burn log after build (index catch-up)", ms(run(log)[0]))
-    add(
-        "python -c pass p50 (interpreter floor)",
-        ms(statistics.median(run([sys.executable, "-c", "pass"], runs))),
-    )
-    proc("burn --version (burn process floor)", [burn, "--version"], "hook ≤ 100 ms", 0.100)
+    for label, code in (("interpreter floor", "pass"), ("CLI floor", "import burn.cli.main")):
+        t = statistics.median(run([sys.executable, "-c", code], runs))
+        add(f"python -c {code!r} p50 ({label})", ms(t))
+    proc("burn --version", [burn, "--version"], "hook ≤ 100 ms", 0.100)
     after("loose")
     add("index.sqlite size", mb(disk(index)[0]))
     add("burn gc", ms(run([burn, "gc"])[0]))

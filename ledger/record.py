@@ -7,10 +7,11 @@ version) is added when a record is read, so stored and shown can never disagree.
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from burn.store.errors import BurnError
@@ -33,11 +34,15 @@ class RecordError(BurnError):
 
 
 def utc_iso(ts: float) -> str:
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(ts)))
 
 
 def iso_to_epoch(text: str) -> int:
-    return int(datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
+    """Unix seconds of `2026-11-23T10:00:00Z` (strptime is 20x slower on a rebuild)."""
+    if not _ISO.match(text):
+        raise ValueError(f"{text!r} is not a UTC time like 2026-11-23T10:00:00Z")
+    fields = (text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
+    return calendar.timegm((*(int(f) for f in fields), 0, 0, 0))
 
 
 def usd_to_micros(text: str | float | int) -> int:
@@ -238,10 +243,15 @@ def load_record(message: bytes, record_id: str) -> dict[str, Any]:
 
 def parse_message(message: bytes) -> dict[str, Any]:
     """The body of a record commit message. Raises ValueError if it is not one."""
-    parts = message.split(b"\n\n")
+    import orjson
+
+    parts = message.split(b"\n\n", 2)
     if len(parts) < 3:
         raise ValueError("not a burn record (expected subject, JSON body and trailers)")
-    body = json.loads(parts[1])
+    try:
+        body = orjson.loads(parts[1])
+    except orjson.JSONDecodeError as e:
+        raise ValueError(f"record body is not JSON: {e}") from e
     if not isinstance(body, dict) or "persona" not in body:
         raise ValueError("record body is not a burn record object")
     return body

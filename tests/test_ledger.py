@@ -158,3 +158,31 @@ def test_index_catches_up_from_another_writer(led: Ledger, burn_home: Path) -> N
     other = Ledger.open(burn_home)
     other.record("x", version=v.id, cost_micros=2)
     assert led.index.conn().execute("SELECT sum(cost_micros) FROM records").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("walker", ["git", "dulwich"])
+def test_chain_walkers_agree_and_detect_rewrites(
+    led: Ledger, burn_home: Path, monkeypatch, walker: str
+) -> None:
+    from burn.store.gitrepo import walk_first_parent
+
+    if walker == "dulwich":
+        monkeypatch.setenv("BURN_GIT", "dulwich")
+    v, _ = led.specs.put({"name": "x"})
+    ids = [led.record("x", version=v.id, cost_micros=i)["id"] for i in range(5)]
+    led.index.conn()  # the index has now seen the tip ids[4]
+    repo = burn_home / "ledger.git"
+    chain = walk_first_parent(repo, ids[-1], None)
+    assert chain is not None and [c[0] for c in chain] == ids
+    assert parse_message(chain[0][2])["cost_micros"] == 0
+    after = walk_first_parent(repo, ids[-1], ids[1])
+    assert after is not None and [c[0] for c in after] == ids[2:]
+    # A "last seen" tip that is not on the chain means history was rewritten.
+    side = Ledger.open(burn_home)
+    git(burn_home, "update-ref", f"refs/burn/records/{led.host}", ids[2])
+    other = side.record("x", version=v.id, cost_micros=99)["id"]
+    assert walk_first_parent(repo, other, ids[4]) is None
+    # The index notices too and rebuilds from what the refs now hold.
+    rows = led.index.read(lambda c: [r[0] for r in c.execute("SELECT id FROM records ORDER BY seq")])
+    assert rows == [*ids[:3], other]
+    assert led.index.rebuilt_because == f"refs/burn/records/{led.host} was rewritten"
