@@ -23,18 +23,36 @@ class Column:
     header: str
     fmt: Callable[[Any], str] = str
     right: bool = False
+    sql: str | None = None  # the same cell as an SQL expression over the records table
+
+
+# Each cell formatter has an SQL twin (for `burn log`'s big tables); integer arithmetic
+# with half-up rounding in both, so the two always print the same text.
 
 
 def usd(micros: int | None) -> str:
     if micros is None:
         return UNKNOWN
-    if 0 < micros < 10_000:
-        return f"${micros / 1_000_000:.4f}"
-    return f"${micros / 1_000_000:,.2f}"
+    if 0 < micros < 10_000:  # under a cent: four decimals, so it never shows as $0.00
+        return f"$0.{(micros + 50) // 100:04d}"
+    cents = (micros + 5_000) // 10_000
+    return f"${cents // 100:,}.{cents % 100:02d}"
+
+
+def usd_sql(col: str) -> str:
+    return (
+        f"CASE WHEN {col} IS NULL THEN '{UNKNOWN}'"
+        f" WHEN {col} > 0 AND {col} < 10000 THEN printf('$0.%04d', ({col} + 50) / 100)"
+        f" ELSE printf('$%,d.%02d', ({col} + 5000) / 10000 / 100, ({col} + 5000) / 10000 % 100) END"
+    )
 
 
 def count(n: int | None) -> str:
     return UNKNOWN if n is None else f"{n:,}"
+
+
+def count_sql(col: str) -> str:
+    return f"CASE WHEN {col} IS NULL THEN '{UNKNOWN}' ELSE printf('%,d', {col}) END"
 
 
 def duration(ms: int | None) -> str:
@@ -42,10 +60,25 @@ def duration(ms: int | None) -> str:
         return UNKNOWN
     s = ms // 1000
     if s < 60:
-        return f"{ms / 1000:.1f}s"
+        tenths = (ms + 50) // 100
+        return f"{tenths // 10}.{tenths % 10}s"
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def duration_sql(col: str) -> str:
+    s = f"({col} / 1000)"
+    return (
+        f"CASE WHEN {col} IS NULL THEN '{UNKNOWN}'"
+        f" WHEN {s} < 60 THEN printf('%d.%ds', ({col} + 50) / 100 / 10, ({col} + 50) / 100 % 10)"
+        f" WHEN {s} < 3600 THEN printf('%dm%02ds', {s} / 60, {s} % 60)"
+        f" ELSE printf('%dh%02dm', {s} / 3600, {s} % 3600 / 60) END"
+    )
+
+
+def text_sql(col: str) -> str:
+    return f"coalesce(CAST({col} AS TEXT), '{UNKNOWN}')"
 
 
 def text(v: Any) -> str:

@@ -20,7 +20,7 @@ from .usage import TOKEN_KINDS
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -29,7 +29,9 @@ CREATE TABLE records(
   persona TEXT, version TEXT, source TEXT, harness TEXT, host TEXT,
   started_at INTEGER, ended_at INTEGER, duration_ms INTEGER, exit_code INTEGER,
   parent TEXT, cost_micros INTEGER, total_tokens INTEGER, fidelity TEXT, repo TEXT,
-  models TEXT, json TEXT NOT NULL);
+  models TEXT, kind TEXT);
+-- The public JSON of each record, apart: slim record rows keep big scans fast.
+CREATE TABLE bodies(seq INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE sessions(seq INTEGER NOT NULL, session_id TEXT NOT NULL);
 CREATE TABLE usage(seq INTEGER NOT NULL, model TEXT NOT NULL, tier TEXT, granularity TEXT,
   input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER,
@@ -227,7 +229,7 @@ class Index:
             for name in INDEXES:
                 c.execute(f"DROP INDEX IF EXISTS {name}")
         seq = c.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
-        records, sessions, usage, tags, problems = [], [], [], [], []
+        records, bodies, sessions, usage, tags, problems = [], [], [], [], [], []
         for sha, _when, message in chain:
             try:
                 rec = load_record(message, sha)
@@ -242,9 +244,10 @@ class Index:
                     seq, sha, ref, rec["persona"], rec["version"], rec["source"], rec["harness"],
                     rec["host"], started, ended, rec["duration_ms"], rec["exit_code"], rec["parent"],
                     rec["cost_micros"], rec["total_tokens"], rec["fidelity"], rec.get("repo"),
-                    ",".join(rec["models"]), orjson.dumps(rec).decode(),
+                    ",".join(rec["models"]), rec.get("kind"),
                 )
             )  # fmt: skip
+            bodies.append((seq, orjson.dumps(rec).decode()))
             sessions += [(seq, s) for s in rec["sessions"]]
             usage += [
                 (
@@ -258,6 +261,7 @@ class Index:
             ]
             tags += [(seq, k, v) for k, v in rec["tags"].items()]
         c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 19)})", records)
+        c.executemany("INSERT INTO bodies VALUES (?, ?)", bodies)
         c.executemany("INSERT INTO sessions VALUES (?, ?)", sessions)
         c.executemany("INSERT INTO usage VALUES (?,?,?,?,?,?,?,?,?,?)", usage)
         c.executemany("INSERT INTO tags VALUES (?, ?, ?)", tags)

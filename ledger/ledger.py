@@ -17,7 +17,7 @@ from burn.store.objects import GitSpecStore
 
 from .home import Home
 from .index import RECORDS_PREFIX, Index
-from .query import Query, find_record, records_json, select
+from .query import Query, find_record, records_json, select, text_lines
 from .record import RecordError, commit_message, iso_to_epoch, make_body, public, utc_iso
 
 
@@ -127,6 +127,10 @@ class Ledger:
             d["models"] = d["models"] or None
             rows.append(d)
         return rows
+
+    def log_text(self, q: Query, columns: list[tuple[str, str, bool]], align: bool = True) -> list[str]:
+        """Matching records as text lines formatted by SQL expressions (query.text_lines)."""
+        return self.index.read(lambda c: text_lines(c, q, columns, align))
 
     def log_json(self, q: Query) -> list[str]:
         """Matching records as their stored public JSON text, newest first."""

@@ -336,3 +336,35 @@ def test_persona_import_reports_broken_files_and_exits_1(tmp_path: Path, burn) -
     r = burn("persona", "import", "--from", "claude", str(tmp_path / "p"))
     assert r.code == 1
     assert "good" in r.out and "bad.md" in r.err and "tools" in r.err
+
+
+@pytest.mark.parametrize(
+    ("cost", "duration"),
+    [
+        ("0.004999", 59_949),
+        ("0.125", 59_950),
+        ("1234.565", 3_599_999),
+        ("0", 0),
+        (None, None),
+        ("0.00005", 250),
+    ],
+)
+def test_sql_formatted_table_matches_the_python_formatters(burn, cost, duration) -> None:
+    """`burn log` formats cells in SQL for speed; its text must equal the shared renderer's."""
+    import io
+
+    from burn.cli.log import LOG_COLUMNS
+    from burn.cli.render import emit
+    from burn.ledger import Ledger
+    from burn.ledger.query import Query
+
+    args = ["record", "none", "--harness", "claude"]
+    args += ["--model", "m", "--input-tokens", "1234567"] if cost != "0" else []  # "0": tokens unknown
+    if cost is not None:
+        args += ["--cost", cost]
+    if duration is not None:
+        args += ["--duration-ms", str(duration), "--exit-code", "7"]
+    assert burn(*args).code == 0
+    buf = io.StringIO()
+    emit(Ledger.open().log(Query()), LOG_COLUMNS, "table", out=buf)
+    assert burn("log").out == buf.getvalue()

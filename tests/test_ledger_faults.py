@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from burn.ledger import Ledger
+from burn.ledger.index import SCHEMA_VERSION
 from burn.ledger.query import Query
 
 SPEC = {"name": "reviewer", "prompt": "Review the diff; be brief."}
@@ -247,7 +248,7 @@ def test_four_concurrent_writers_lose_nothing_and_duplicate_nothing(root: Path) 
     assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == total
     pairs = [
         (json.loads(j)["tags"]["writer"], json.loads(j)["tags"]["i"])
-        for (j,) in conn.execute("SELECT json FROM records")
+        for (j,) in conn.execute("SELECT json FROM bodies")
     ]
     want = {(f"w{n}", str(i)) for n in range(WRITERS) for i in range(PER_WRITER)}
     assert len(pairs) == total
@@ -444,7 +445,7 @@ def _assert_index_sound(root: Path, records: int) -> None:
     conn = sqlite3.connect(root / "index.sqlite")
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == records
     finally:
         conn.close()
