@@ -177,6 +177,10 @@ class Index:
         conn.execute("BEGIN IMMEDIATE")
         try:
             seen = dict(conn.execute("SELECT ref, sha FROM tips").fetchall())
+            if not seen and not self._fresh:  # nothing indexed yet: the bulk build is faster
+                conn.execute("ROLLBACK")
+                self._reset("first build")
+                return 0
             if set(seen) - set(tips):  # a ref vanished: only a rebuild is honest
                 conn.execute("ROLLBACK")
                 self._reset("a ref disappeared")
