@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "record": ("burn.cli.record", "record", "Append a spend record known elsewhere."),
     "log": ("burn.cli.log", "log", "List records, newest first, like git log."),
     "show": ("burn.cli.log", "show", "Show one record, whole."),
+    "ingest": ("burn.cli.ingest", "ingest", "Read harness logs and record new spend."),
     "persona": (
         "burn.cli.persona",
         "persona",

@@ -20,7 +20,7 @@ from .usage import TOKEN_KINDS
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -29,7 +29,7 @@ CREATE TABLE records(
   persona TEXT, version TEXT, source TEXT, harness TEXT, host TEXT,
   started_at INTEGER, ended_at INTEGER, duration_ms INTEGER, exit_code INTEGER,
   parent TEXT, cost_micros INTEGER, total_tokens INTEGER, fidelity TEXT, repo TEXT,
-  models TEXT, kind TEXT);
+  models TEXT, kind TEXT, agent TEXT);
 -- The public JSON of each record, apart: slim record rows keep big scans fast.
 CREATE TABLE bodies(seq INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE sessions(seq INTEGER NOT NULL, session_id TEXT NOT NULL);
@@ -43,6 +43,16 @@ CREATE INDEX versions_sha ON versions(sha256);
 CREATE TABLE tips(ref TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE problems(ref TEXT, sha TEXT, reason TEXT);
 CREATE TABLE attributions(seq INTEGER NOT NULL, repo TEXT, commit_sha TEXT);
+-- Ingest state. A cache of what the logs said, rebuilt by re-reading them: what was
+-- recorded is always summed from the records, so losing these never double counts.
+CREATE TABLE cursors(path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, "offset" INTEGER, meta TEXT);
+CREATE TABLE seen(harness TEXT NOT NULL, session TEXT NOT NULL, key TEXT NOT NULL, agent TEXT,
+  model TEXT, tier TEXT, granularity TEXT, ts TEXT, cwd TEXT,
+  input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER,
+  cache_write_5m_tokens INTEGER, cache_write_1h_tokens INTEGER, reasoning_tokens INTEGER,
+  cost_micros INTEGER, PRIMARY KEY (harness, session, key));
+CREATE TABLE labels(harness TEXT NOT NULL, link TEXT NOT NULL, name TEXT NOT NULL,
+  PRIMARY KEY (harness, link));
 """
 # Secondary indexes over record rows: dropped during a bulk load, built once after it.
 INDEX_DDL = (
@@ -55,7 +65,9 @@ INDEX_DDL = (
     "CREATE INDEX usage_model ON usage(model)",
     "CREATE INDEX tags_seq ON tags(seq)",
     "CREATE INDEX tags_kv ON tags(key, value)",
+    "CREATE INDEX records_harness_agent ON records(harness, agent)",
 )
+INGEST_TABLES = ("cursors", "seen", "labels")
 INDEXES = tuple(stmt.split()[2] for stmt in INDEX_DDL)
 BULK_LOAD = 5000  # commits in one catch-up above which indexes are rebuilt after the load
 
@@ -130,6 +142,7 @@ class Index:
             self.catch_up()
             for stmt in INDEX_DDL:
                 conn.execute(stmt)
+            self._keep_ingest_state(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         finally:
             self._fresh = False
@@ -138,6 +151,24 @@ class Index:
             Path(str(self.path) + suffix).unlink(missing_ok=True)
         os.replace(tmp, self.path)
         return self._connect()
+
+    def _keep_ingest_state(self, conn: sqlite3.Connection) -> None:
+        """Carry what the logs said (cursors, responses seen, agent names) into the new
+        file when the old one can still be read, so a rebuild does not mean re-reading
+        every log. Losing it is safe (records are always summed from the ledger), only slow."""
+        if not self.path.exists():
+            return
+        try:
+            conn.execute("ATTACH DATABASE ? AS old", (str(self.path),))
+        except sqlite3.DatabaseError:
+            return
+        try:
+            for table in INGEST_TABLES:
+                conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
+        except sqlite3.DatabaseError:
+            pass  # another schema, or damaged: the logs will be read again
+        finally:
+            conn.execute("DETACH DATABASE old")
 
     def _reset(self, why: str) -> None:
         if self._conn is not None:
@@ -248,7 +279,7 @@ class Index:
                     seq, sha, ref, rec["persona"], rec["version"], rec["source"], rec["harness"],
                     rec["host"], started, ended, rec["duration_ms"], rec["exit_code"], rec["parent"],
                     rec["cost_micros"], rec["total_tokens"], rec["fidelity"], rec.get("repo"),
-                    ",".join(rec["models"]), rec.get("kind"),
+                    ",".join(rec["models"]), rec.get("kind"), rec.get("agent"),
                 )
             )  # fmt: skip
             bodies.append((seq, orjson.dumps(rec).decode()))
@@ -264,7 +295,7 @@ class Index:
                 for r in rec["by_model"]
             ]
             tags += [(seq, k, v) for k, v in rec["tags"].items()]
-        c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 19)})", records)
+        c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 20)})", records)
         c.executemany("INSERT INTO bodies VALUES (?, ?)", bodies)
         c.executemany("INSERT INTO sessions VALUES (?, ?)", sessions)
         c.executemany("INSERT INTO usage VALUES (?,?,?,?,?,?,?,?,?,?)", usage)

@@ -1,0 +1,66 @@
+"""`burn ingest`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import click
+
+from .options import format_option, ledger
+from .render import emit_one
+
+
+@click.command()
+@click.option(
+    "--harness",
+    "harnesses",
+    multiple=True,
+    type=click.Choice(["claude", "codex", "opencode"]),
+    help="Only these harnesses (repeatable). Default: all.",
+)
+@format_option(("table", "json"))
+def ingest(harnesses: tuple[str, ...], fmt: str) -> None:
+    """Read harness logs (Claude Code, Codex, OpenCode) and record new spend.
+
+    Incremental: a file unchanged since the last run is not even opened, and a session
+    that grew is recorded again holding only the new usage. Spend no launch claimed is
+    recorded under persona `none` (or the agent the harness itself names). Roots come
+    from CLAUDE_CONFIG_DIR, CODEX_HOME and OPENCODE_DATA_DIR, or their defaults.
+
+    \b
+    Example:
+      burn ingest && burn log persona=none --since 1d
+    """
+    from burn.ledger.ingest import ingest as run
+
+    progress = _bar() if sys.stderr.isatty() and fmt == "table" else None
+    report = run(ledger(), harnesses or None, progress)
+    if progress:
+        sys.stderr.write("\r\033[K")
+    if fmt == "json":
+        emit_one(report.to_json())
+        return
+    skipped = sum(report.skipped.values())
+    click.echo(
+        f"{report.records} new records from {report.events} responses"
+        f" ({report.files_read} of {report.files} files read, {report.lines:,} lines"
+        + (f", {skipped} skipped" if skipped else "")
+        + ")"
+    )
+    for reason, n in sorted(report.skipped.items()):
+        click.echo(f"  skipped {n} × {reason}", err=True)
+    for p in report.problems[:10]:
+        click.echo(f"  {p}", err=True)
+
+
+def _bar() -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        if done % 50 and done != total:
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        sys.stderr.flush()
+
+    return show

@@ -1,0 +1,273 @@
+"""`burn ingest`: read harness logs incrementally and record every token exactly once.
+
+For each log file changed since its cursor, the reader's events update `seen` (per
+harness, session and response key: the last report of a response wins). Then, for every
+session touched, what the logs now say — summed per agent, model and tier — is compared
+with what the ledger already holds for that session (summed from the records, never from
+a cache), and the difference, if any, is appended as one record per agent. So a session
+that grows gets a record holding only the new usage, a partial response line that is
+later completed adds only the difference, and a lost index only means re-reading logs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .ledger import Ledger
+from .readers import Cursor, Reader, UsageEvent
+from .record import make_body
+from .usage import TOKEN_KINDS
+
+# harness -> "module:Class"; imported only when that harness is ingested
+READERS = {
+    "claude": "burn.ledger.readers.claude:ClaudeReader",
+    "codex": "burn.ledger.readers.codex:CodexReader",
+    "opencode": "burn.ledger.readers.opencode:OpenCodeReader",
+}
+
+Group = tuple[str, str, str | None]  # harness, session, agent link
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    files_read: int = 0
+    lines: int = 0
+    events: int = 0
+    records: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    harnesses: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": 1,
+            "harnesses": self.harnesses,
+            "files": self.files,
+            "files_read": self.files_read,
+            "lines": self.lines,
+            "events": self.events,
+            "records": self.records,
+            "skipped": dict(sorted(self.skipped.items())),
+            "problems": self.problems,
+        }
+
+
+def reader_for(harness: str) -> Reader | None:
+    module, _, cls = READERS[harness].partition(":")
+    try:
+        reader: Reader = getattr(importlib.import_module(module), cls)()
+        return reader
+    except ModuleNotFoundError:
+        return None  # a reader not shipped in this build
+
+
+def ingest(
+    ledger: Ledger,
+    harnesses: Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Read every harness's logs from their cursors and append records for new usage."""
+    report = IngestReport()
+    conn = ledger.index.conn()
+    pricing = _price_table(ledger)
+    touched: dict[Group, list[str]] = {}  # group -> timestamps of responses updated now
+    work: list[tuple[Reader, Path]] = []
+    for harness in harnesses or READERS:
+        reader = reader_for(harness)
+        if reader is None:
+            continue
+        report.harnesses.append(harness)
+        for root in reader.roots():
+            try:
+                work += [(reader, p) for p in reader.files(root)]
+            except OSError as e:
+                report.skipped["unreadable directory"] += 1
+                report.problems.append(f"{root}: cannot list: {e.strerror}")
+    report.files = len(work)
+    for done, (reader, path) in enumerate(work, 1):
+        if progress:
+            progress(done, len(work))
+        _ingest_file(conn, reader, path, report, touched, pricing)
+    for group, stamps in sorted(touched.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
+        if _record_growth(ledger, conn, group, stamps, pricing):
+            report.records += 1
+    return report
+
+
+def _ingest_file(
+    conn: sqlite3.Connection,
+    reader: Reader,
+    path: Path,
+    report: IngestReport,
+    touched: dict[Group, list[str]],
+    pricing: Any,
+) -> None:
+    key = str(path)
+    row = conn.execute('SELECT inode, size, "offset", meta FROM cursors WHERE path = ?', (key,)).fetchone()
+    cursor = Cursor(row[0], row[1], row[2], json.loads(row[3] or "{}")) if row else Cursor()
+    try:
+        st = path.stat()
+    except OSError:
+        report.skipped["vanished file"] += 1
+        return
+    if row and st.st_ino == cursor.inode and st.st_size == cursor.size == cursor.offset:
+        return  # unchanged since the last read: not even opened
+    result = reader.read(path, cursor)
+    report.files_read += 1
+    report.lines += result.lines
+    report.events += len(result.events)
+    report.skipped.update(result.skipped)
+    report.problems += result.problems[: max(0, 50 - len(report.problems))]
+    with conn:  # one transaction per file: its events and its cursor move together
+        for link, name in result.labels.items():
+            conn.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", (reader.harness, link, name))
+        for ev in result.events:
+            _remember(conn, ev, pricing)
+            touched.setdefault((ev.harness, ev.session, _agent_of(conn, ev)), []).append(ev.timestamp)
+        c = result.cursor
+        conn.execute(
+            "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?, ?)",
+            (key, c.inode, c.size, c.offset, json.dumps(c.meta, sort_keys=True)),
+        )
+
+
+def _agent_of(conn: sqlite3.Connection, ev: UsageEvent) -> str | None:
+    """The agent a response is counted under: the first one it was seen with."""
+    row = conn.execute(
+        "SELECT agent FROM seen WHERE harness = ? AND session = ? AND key = ?",
+        (ev.harness, ev.session, ev.key),
+    ).fetchone()
+    return row[0] if row else ev.agent
+
+
+def _remember(conn: sqlite3.Connection, ev: UsageEvent, pricing: Any) -> None:
+    tier = ev.tier
+    if pricing is not None and ev.model and tier == "base":
+        tier = pricing.tier_for(ev.model, ev.usage)
+    values = [ev.usage.get(k) for k in TOKEN_KINDS]
+    # The last report of a response wins (its output count is final); the agent and the
+    # first timestamp stay as first seen, so a replay in a subagent file moves nothing.
+    conn.execute(
+        "INSERT INTO seen VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (harness, session, key) DO UPDATE SET model = excluded.model, tier = excluded.tier,"
+        " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
+        " cache_read_tokens = excluded.cache_read_tokens,"
+        " cache_write_5m_tokens = excluded.cache_write_5m_tokens,"
+        " cache_write_1h_tokens = excluded.cache_write_1h_tokens,"
+        " reasoning_tokens = excluded.reasoning_tokens, cost_micros = excluded.cost_micros",
+        (ev.harness, ev.session, ev.key, ev.agent, ev.model, tier, ev.granularity, ev.timestamp, ev.cwd,
+         *values, ev.cost_micros),
+    )  # fmt: skip
+
+
+_SUMS = ", ".join(f"sum({k}), count({k})" for k in TOKEN_KINDS)
+
+
+def _record_growth(
+    ledger: Ledger, conn: sqlite3.Connection, group: Group, stamps: list[str], pricing: Any
+) -> bool:
+    """Append one record holding what the logs say beyond what the ledger holds."""
+    harness, session, agent = group
+    now = {
+        (model, tier): row
+        for model, tier, *row in conn.execute(
+            f"SELECT model, tier, {_SUMS} FROM seen WHERE harness = ? AND session = ? AND agent IS ?"
+            " GROUP BY model, tier",
+            (harness, session, agent),
+        )
+        if model is not None
+    }
+    meta = conn.execute(
+        "SELECT min(granularity), max(cwd) FROM seen WHERE harness = ? AND session = ? AND agent IS ?",
+        (harness, session, agent),
+    ).fetchone()
+    recorded = {
+        (model, tier): row
+        for model, tier, *row in conn.execute(
+            f"SELECT u.model, u.tier, {_SUMS} FROM usage u JOIN records r ON r.seq = u.seq"
+            " JOIN sessions s ON s.seq = u.seq"
+            " WHERE s.session_id = ? AND r.harness = ? AND r.agent IS ? GROUP BY u.model, u.tier",
+            (session, harness, agent),
+        )
+    }
+    by_model = []
+    for (model, tier), row in sorted(now.items()):
+        old = recorded.get((model, tier))
+        usage: dict[str, int | None] = {}
+        grew = False
+        for i, kind in enumerate(TOKEN_KINDS):
+            total, known = row[2 * i], row[2 * i + 1]
+            if not known:
+                usage[kind] = None  # the source never reports this kind
+                continue
+            before = old[2 * i] or 0 if old else 0
+            delta = max(0, total - before)  # logs that shrank never un-record
+            usage[kind] = delta
+            grew = grew or delta > 0
+        if grew:
+            by_model.append({"model": model, "tier": tier, "granularity": meta[0], "usage": usage})
+    if not by_model:
+        return False
+    cost, pricing_id = _cost(by_model, pricing)
+    name, version, source = _persona(ledger, conn, harness, agent)
+    stamps = sorted(stamps)
+    body = make_body(
+        persona=name,
+        version=version,
+        source=source,
+        host=ledger.host,
+        harness=harness,
+        started_at=stamps[0],
+        ended_at=stamps[-1],
+        sessions=[session],
+        by_model=by_model,
+        cost_micros=cost,
+        pricing=pricing_id,
+        kind="ingest",
+        agent=agent,
+        cwd=meta[1],
+    )
+    ledger.append(body)
+    return True
+
+
+def _cost(by_model: list[dict[str, Any]], pricing: Any) -> tuple[int | None, str | None]:
+    if pricing is None:
+        return None, None
+    total = 0
+    for row in by_model:
+        cost = pricing.price(row["model"], row["usage"], row["tier"])
+        if cost is None:
+            return None, pricing.id  # one unpriced model makes the total unknown, never $0
+        total += cost
+    return total, pricing.id
+
+
+def _persona(
+    ledger: Ledger, conn: sqlite3.Connection, harness: str, agent: str | None
+) -> tuple[str, str | None, str]:
+    """The persona the harness itself names, at its newest stored version, else `none`."""
+    if agent is None:
+        return "none", None, "ingest"
+    row = conn.execute("SELECT name FROM labels WHERE harness = ? AND link = ?", (harness, agent)).fetchone()
+    if row is None:
+        return "none", None, "ingest"
+    name = row[0]
+    history = ledger.specs.history(name)
+    return name, (history[-1].version.id if history else None), "harness"
+
+
+def _price_table(ledger: Ledger) -> Any:
+    try:
+        from .pricing import load_table
+    except ImportError:
+        return None
+    return load_table()

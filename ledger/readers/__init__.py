@@ -1,0 +1,74 @@
+"""Harness log readers: one module per harness behind one registry.
+
+A reader turns the bytes of one log file, from a cursor on, into usage events. It never
+holds a whole file in memory, never raises on bad input (bad lines are counted by
+reason), and leaves a half-written last line for the next run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    """One billed response (or one cumulative step) of a harness session."""
+
+    harness: str  # claude | codex | opencode
+    session: str  # the harness session id; subagent spend carries its parent's id
+    key: str  # unique per response within the session, for exactly-once counting
+    timestamp: str  # UTC, 2026-11-23T10:00:00Z
+    model: str | None
+    usage: dict[str, int | None]  # TOKEN_KINDS; None = the source does not say
+    granularity: str = "per-message"  # see burn.ledger.usage.GRANULARITIES
+    agent: str | None = None  # the agent the harness itself names (a subagent type)
+    cwd: str | None = None
+    cost_micros: int | None = None  # a cost the source itself reports
+    tier: str = "base"  # "long" when a request crossed the model's long-context threshold
+
+
+@dataclass
+class Cursor:
+    """Where the last read of a file stopped."""
+
+    inode: int = 0
+    size: int = 0
+    offset: int = 0  # bytes consumed up to the end of the last complete line
+    meta: dict[str, str] = field(default_factory=dict)  # reader state that outlives a read
+
+
+@dataclass
+class ReadResult:
+    events: list[UsageEvent] = field(default_factory=list)
+    cursor: Cursor = field(default_factory=Cursor)
+    lines: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> count
+    problems: list[str] = field(default_factory=list)  # "file:line: reason", first few
+    # Names the harness gives its agents: link key (an event's `agent`) -> agent name.
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Reader(Protocol):
+    harness: str
+
+    def roots(self) -> list[Path]:
+        """Where this harness keeps its logs (its own env var, else its default)."""
+        ...
+
+    def files(self, root: Path) -> Iterator[Path]:
+        """Every log file under a root."""
+        ...
+
+    def read(self, path: Path, cursor: Cursor) -> ReadResult:
+        """Events from `cursor` on; the returned cursor is where the next read starts."""
+        ...
+
+
+def env_root(var: str, default: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value).expanduser() if value else Path(default).expanduser()

@@ -1,0 +1,68 @@
+"""Streaming complete lines of a log file from a byte offset (shared by JSONL readers)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import Cursor, ReadResult
+
+CHUNK = 1 << 20
+
+
+def start(path: Path, cursor: Cursor, result: ReadResult) -> tuple[int, int] | None:
+    """(inode, offset to read from) — 0 when the file was truncated, rotated or replaced —
+    or None when the file cannot be read (counted in `result`)."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        _problem(result, path, 0, f"unreadable: {e.strerror}", "unreadable file")
+        return None
+    if st.st_ino != cursor.inode or st.st_size < cursor.offset:
+        cursor.meta = {}  # another file now: its state starts over
+        return st.st_ino, 0
+    return st.st_ino, cursor.offset
+
+
+def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each complete line from `offset`; a last line without its
+    newline is left for the next run. `result.cursor` follows what was consumed (its
+    meta["lines"] counts lines, so problems name real line numbers)."""
+    result.cursor.offset = offset
+    meta = result.cursor.meta
+    try:
+        f = path.open("rb")
+    except OSError as e:
+        _problem(result, path, 0, f"unreadable: {e.strerror}", "unreadable file")
+        return
+    with f:
+        f.seek(offset)
+        carry = b""
+        lineno = int(meta.get("lines", 0)) if offset else 0
+        while True:
+            try:
+                chunk = f.read(CHUNK)
+            except OSError as e:
+                _problem(result, path, lineno, f"read failed: {e.strerror}", "read error")
+                return
+            if not chunk:
+                return
+            parts = (carry + chunk).split(b"\n")
+            carry = parts.pop()
+            for line in parts:
+                lineno += 1
+                result.cursor.offset += len(line) + 1
+                meta["lines"] = str(lineno)
+                if line:
+                    yield lineno, line
+
+
+def _problem(result: ReadResult, path: Path, lineno: int, text: str, reason: str) -> None:
+    result.skipped[reason] += 1
+    if len(result.problems) < 20:
+        result.problems.append(f"{path}:{lineno}: {text}")
+
+
+def problem(result: ReadResult, path: Path, lineno: int, reason: str) -> None:
+    _problem(result, path, lineno, reason, reason)
