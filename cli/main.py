@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "log": ("burn.cli.log", "log", "List records, newest first, like git log."),
     "show": ("burn.cli.log", "show", "Show one record, whole."),
     "ingest": ("burn.cli.ingest", "ingest", "Read harness logs and record new spend."),
+    "summary": ("burn.cli.summary", "summary", "Totals grouped by persona, version, model, day, ..."),
     "persona": (
         "burn.cli.persona",
         "persona",

@@ -20,7 +20,7 @@ from .usage import TOKEN_KINDS
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -29,7 +29,7 @@ CREATE TABLE records(
   persona TEXT, version TEXT, source TEXT, harness TEXT, host TEXT,
   started_at INTEGER, ended_at INTEGER, duration_ms INTEGER, exit_code INTEGER,
   parent TEXT, cost_micros INTEGER, total_tokens INTEGER, fidelity TEXT, repo TEXT,
-  models TEXT, kind TEXT, agent TEXT);
+  models TEXT, kind TEXT, agent TEXT, pricing TEXT);
 -- The public JSON of each record, apart: slim record rows keep big scans fast.
 CREATE TABLE bodies(seq INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE sessions(seq INTEGER NOT NULL, session_id TEXT NOT NULL);
@@ -279,7 +279,7 @@ class Index:
                     seq, sha, ref, rec["persona"], rec["version"], rec["source"], rec["harness"],
                     rec["host"], started, ended, rec["duration_ms"], rec["exit_code"], rec["parent"],
                     rec["cost_micros"], rec["total_tokens"], rec["fidelity"], rec.get("repo"),
-                    ",".join(rec["models"]), rec.get("kind"), rec.get("agent"),
+                    ",".join(rec["models"]), rec.get("kind"), rec.get("agent"), rec["pricing"],
                 )
             )  # fmt: skip
             bodies.append((seq, orjson.dumps(rec).decode()))
@@ -295,7 +295,7 @@ class Index:
                 for r in rec["by_model"]
             ]
             tags += [(seq, k, v) for k, v in rec["tags"].items()]
-        c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 20)})", records)
+        c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 21)})", records)
         c.executemany("INSERT INTO bodies VALUES (?, ?)", bodies)
         c.executemany("INSERT INTO sessions VALUES (?, ?)", sessions)
         c.executemany("INSERT INTO usage VALUES (?,?,?,?,?,?,?,?,?,?)", usage)

@@ -1,0 +1,83 @@
+"""`burn summary`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .options import format_option, ledger, since_until
+from .render import Column, count, emit, text, usd
+
+
+def _cost(row: dict[str, Any]) -> str:
+    shown = usd(row["cost_micros"])
+    if row["unpriced_records"] and row["cost_micros"] is not None:
+        shown += f" +{row['unpriced_records']} unpriced"
+    return shown
+
+
+def _short(version: str | None) -> str:
+    return version[3:15] if version else "—"
+
+
+@click.command()
+@click.option(
+    "--by",
+    default="persona",
+    show_default=True,
+    metavar="KEYS",
+    help="Comma-separated: persona, version, model, harness, day, session, source, host.",
+)
+@click.option("--group-by-tag", "tag", metavar="KEY", help="Also group by the value of this tag.")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only records with this tag (repeatable)."
+)
+@click.argument("filters", nargs=-1, metavar="[KEY=VALUE]...")
+@since_until
+@format_option()
+def summary(by: str, tag: str | None, tags: tuple[str, ...], filters: tuple[str, ...],
+            since: str | None, until: str | None, fmt: str) -> None:  # fmt: skip
+    """Totals grouped by persona, version, model, harness, day, session or a tag.
+
+    Costs are priced with the current price table from the stored usage; a cost the
+    source reported is kept as reported; records with unknown cost are counted, never $0.
+
+    \b
+    Examples:
+      burn summary --by persona,version --since 7d
+      burn summary --by day --group-by-tag ticket --format json
+    """
+    from burn.ledger.query import Query, parse_filters
+    from burn.ledger.summary import summary as run
+    from burn.ledger.timeparse import parse_when
+
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    q = Query(
+        filters=parse_filters([*filters, *(f"tag.{t}" for t in tags)]),
+        since=parse_when(since) if since else None,
+        until=parse_when(until) if until else None,
+    )
+    rows = run(ledger(), q, keys, tag)
+    group_cols = [Column(k, k, _short if k == "version" else text) for k in keys]
+    group_cols += [Column(f"tag:{tag}", tag, text)] if tag else []
+    if fmt == "table":
+        for r in rows:
+            r["cost_text"] = _cost(r)
+            for kind, v in r["usage"].items():
+                r[kind] = v
+        cols = [
+            *group_cols,
+            Column("records", "records", count, right=True),
+            Column("input_tokens", "input", count, right=True),
+            Column("output_tokens", "output", count, right=True),
+            Column("cache_read_tokens", "cache read", count, right=True),
+            Column("cost_text", "cost", str, right=True),
+        ]
+        emit(rows, cols, "table")
+    elif fmt == "csv":
+        for r in rows:
+            r.update(r.pop("usage"))
+        emit(rows, group_cols, "csv", key="rows")
+    else:
+        emit(rows, group_cols, fmt, key="rows")
