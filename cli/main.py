@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("burn.cli.log", "show", "Show one record, whole."),
     "ingest": ("burn.cli.ingest", "ingest", "Read harness logs and record new spend."),
     "summary": ("burn.cli.summary", "summary", "Totals grouped by persona, version, model, day, ..."),
+    "pricing": ("burn.cli.pricing", "pricing", "Show or update the offline price table."),
     "persona": (
         "burn.cli.persona",
         "persona",

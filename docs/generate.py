@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-SUBCOMMANDS = {"persona": ["add", "list", "show", "log", "diff", "import"]}
+SUBCOMMANDS = {"persona": ["add", "list", "show", "log", "diff", "import"], "pricing": ["show", "update"]}
 
 
 def help_text(args: list[str]) -> str:

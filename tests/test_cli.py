@@ -295,6 +295,7 @@ def test_every_command_has_help_with_an_example_and_is_documented(burn) -> None:
     docs = (Path(__file__).parent.parent / "docs/cli.md").read_text()
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     names = [*COMMANDS, *(f"persona {s}" for s in ("add", "list", "show", "log", "diff", "import"))]
+    names += ["pricing show", "pricing update"]
     for name in names:
         r = burn(*name.split(), "--help")
         assert r.code == 0, name
