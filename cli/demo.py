@@ -20,14 +20,15 @@ import click
 def demo(home: Path | None) -> None:
     """Run the whole flow on a throw-away home; nothing of yours is touched.
 
-    Creates personas with two versions each, records a week of launches, then shows
-    the log, a persona's versions with their spend, and what changed between them.
+    Creates personas with two versions each, records a week of launches, writes two
+    Claude Code transcripts (one with a subagent), then shows the log, a persona's
+    versions with their spend, what changed between them, an ingest and a summary.
 
     \b
     Example:
       burn demo
     """
-    from burn.ledger.demo import build_demo
+    from burn.ledger.demo import build_demo, write_demo_transcripts
 
     from .main import build, run
 
@@ -39,7 +40,12 @@ def demo(home: Path | None) -> None:
     click.echo(f"burn demo: using a throw-away home at {home}\n")
     os.environ["BURN_HOME"] = str(home)
     os.environ.pop("BURN_PERSONA_PATH", None)
+    # harness logs of the demo's own: the real ones on this machine are never read
+    os.environ["CLAUDE_CONFIG_DIR"] = str(home / "claude")
+    os.environ["CODEX_HOME"] = str(home / "codex")
+    os.environ["OPENCODE_DATA_DIR"] = str(home / "opencode")
     result = build_demo(home)
+    write_demo_transcripts(home / "claude")
     os.chdir(result.project)  # the demo's own project, so its .burn/personas is the cwd layer
     v = result.versions
     click.echo(
@@ -51,6 +57,8 @@ def demo(home: Path | None) -> None:
         ["persona", "log", "reviewer"],
         ["persona", "diff", f"reviewer@{v['reviewer'][0]}", f"reviewer@{v['reviewer'][1]}"],
         ["log", "--oneline", "persona=planner", "ticket=DEMO-1"],
+        ["ingest"],
+        ["summary", "--by", "persona,harness"],
         ["fsck"],
     ]
     for args in steps:

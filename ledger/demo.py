@@ -105,3 +105,53 @@ def build_demo(root: Path, seed: int = 7, now: float | None = None) -> DemoResul
             )
             count += 1
     return DemoResult(root, project, count, versions)
+
+
+def write_demo_transcripts(claude_root: Path, seed: int = 7, now: float | None = None) -> int:
+    """A Claude Code project with two sessions in the real transcript format, one of them
+    starting a `code-reviewer` subagent; returns the number of responses written."""
+    import json
+
+    rng = random.Random(seed)
+    now = time.time() if now is None else now
+    project = claude_root / "projects" / "-demo-project"
+    responses = 0
+    for n in range(2):
+        session = f"00000000-demo-4000-8000-00000000000{n}"
+        lines, sub_lines = [], []
+        for i in range(6):
+            when = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now - 86400 * (2 - n) + i * 60))
+            content: list[dict[str, object]] = [{"type": "text", "text": "working"}]
+            if n == 1 and i == 2:
+                content = [{"type": "tool_use", "id": "toolu_demo", "name": "Task",
+                            "input": {"subagent_type": "code-reviewer", "prompt": "Review the change"}}]  # fmt: skip
+            usage = {
+                "input_tokens": rng.randint(5, 40),
+                "output_tokens": rng.randint(200, 2500),
+                "cache_read_input_tokens": rng.randint(20_000, 90_000),
+                "cache_creation_input_tokens": 2_000,
+                "cache_creation": {"ephemeral_5m_input_tokens": 2_000, "ephemeral_1h_input_tokens": 0},
+            }
+            message = {"id": f"msg_{n}_{i}", "model": "claude-sonnet-4-5", "content": content, "usage": usage}
+            lines.append({"type": "assistant", "sessionId": session, "timestamp": when, "cwd": "/demo/project",
+                          "requestId": f"req_{n}_{i}", "message": message})  # fmt: skip
+            responses += 1
+        if n == 1:
+            sub_lines.append({"type": "user", "sessionId": session, "isSidechain": True,
+                              "message": {"role": "user", "content": [{"type": "text", "text": "Review the change"}]}})  # fmt: skip
+            for i in range(3):
+                usage = {
+                    "input_tokens": 8,
+                    "output_tokens": rng.randint(300, 900),
+                    "cache_read_input_tokens": 15_000,
+                }
+                sub_lines.append({"type": "assistant", "sessionId": session, "isSidechain": True,
+                                  "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 + i)),
+                                  "message": {"id": f"msg_sub_{i}", "model": "claude-haiku-4-5", "usage": usage}})  # fmt: skip
+                responses += 1
+            sub = project / session / "subagents" / "agent-demo1.jsonl"
+            sub.parent.mkdir(parents=True, exist_ok=True)
+            sub.write_text("".join(json.dumps(x) + "\n" for x in sub_lines))
+        project.mkdir(parents=True, exist_ok=True)
+        (project / f"{session}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return responses

@@ -21,7 +21,10 @@ def test_demo_runs_on_a_throwaway_home_and_leaves_ours_alone(tmp_path: Path, bur
         "$ burn persona diff reviewer@",
     ):
         assert command in r.out
-    assert "~ prompt:" in r.out and re.search(r"ok: 26 records, 4 persona versions", r.out)
+    assert "~ prompt:" in r.out and re.search(r"ok: 29 records, 4 persona versions", r.out)
+    # the demo's own transcripts are ingested (the subagent named by its Task call), never ours
+    assert "$ burn ingest\n3 new records from 15 responses" in r.out
+    assert re.search(r"^code-reviewer\s+claude\s+1\s", r.out, flags=re.M)
     # The demo's ledger is a real one: plain git reads it and the numbers tell its story.
     rows = json.loads(
         subprocess.run(
