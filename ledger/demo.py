@@ -123,8 +123,14 @@ def write_demo_transcripts(claude_root: Path, seed: int = 7, now: float | None =
             when = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now - 86400 * (2 - n) + i * 60))
             content: list[dict[str, object]] = [{"type": "text", "text": "working"}]
             if n == 1 and i == 2:
-                content = [{"type": "tool_use", "id": "toolu_demo", "name": "Task",
-                            "input": {"subagent_type": "code-reviewer", "prompt": "Review the change"}}]  # fmt: skip
+                content = [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_demo",
+                        "name": "Task",
+                        "input": {"subagent_type": "code-reviewer", "prompt": "Review the change"},
+                    }
+                ]
             usage = {
                 "input_tokens": rng.randint(5, 40),
                 "output_tokens": rng.randint(200, 2500),
@@ -133,21 +139,41 @@ def write_demo_transcripts(claude_root: Path, seed: int = 7, now: float | None =
                 "cache_creation": {"ephemeral_5m_input_tokens": 2_000, "ephemeral_1h_input_tokens": 0},
             }
             message = {"id": f"msg_{n}_{i}", "model": "claude-sonnet-4-5", "content": content, "usage": usage}
-            lines.append({"type": "assistant", "sessionId": session, "timestamp": when, "cwd": "/demo/project",
-                          "requestId": f"req_{n}_{i}", "message": message})  # fmt: skip
+            lines.append(
+                {
+                    "type": "assistant",
+                    "sessionId": session,
+                    "timestamp": when,
+                    "cwd": "/demo/project",
+                    "requestId": f"req_{n}_{i}",
+                    "message": message,
+                }
+            )
             responses += 1
         if n == 1:
-            sub_lines.append({"type": "user", "sessionId": session, "isSidechain": True,
-                              "message": {"role": "user", "content": [{"type": "text", "text": "Review the change"}]}})  # fmt: skip
+            sub_lines.append(
+                {
+                    "type": "user",
+                    "sessionId": session,
+                    "isSidechain": True,
+                    "message": {"role": "user", "content": [{"type": "text", "text": "Review the change"}]},
+                }
+            )
             for i in range(3):
                 usage = {
                     "input_tokens": 8,
                     "output_tokens": rng.randint(300, 900),
                     "cache_read_input_tokens": 15_000,
                 }
-                sub_lines.append({"type": "assistant", "sessionId": session, "isSidechain": True,
-                                  "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 + i)),
-                                  "message": {"id": f"msg_sub_{i}", "model": "claude-haiku-4-5", "usage": usage}})  # fmt: skip
+                sub_lines.append(
+                    {
+                        "type": "assistant",
+                        "sessionId": session,
+                        "isSidechain": True,
+                        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600 + i)),
+                        "message": {"id": f"msg_sub_{i}", "model": "claude-haiku-4-5", "usage": usage},
+                    }
+                )
                 responses += 1
             sub = project / session / "subagents" / "agent-demo1.jsonl"
             sub.parent.mkdir(parents=True, exist_ok=True)
