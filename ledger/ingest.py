@@ -153,6 +153,7 @@ def _remember(conn: sqlite3.Connection, ev: UsageEvent, pricing: Any) -> None:
     if pricing is not None and ev.model and tier == "base":
         tier = pricing.tier_for(ev.model, ev.usage)
     values = [ev.usage.get(k) for k in TOKEN_KINDS]
+    model = ev.model or "unknown"  # tokens of an unnamed model are kept, and priced as unknown
     # The last report of a response wins (its output count is final); the agent and the
     # first timestamp stay as first seen, so a replay in a subagent file moves nothing.
     conn.execute(
@@ -163,7 +164,7 @@ def _remember(conn: sqlite3.Connection, ev: UsageEvent, pricing: Any) -> None:
         " cache_write_5m_tokens = excluded.cache_write_5m_tokens,"
         " cache_write_1h_tokens = excluded.cache_write_1h_tokens,"
         " reasoning_tokens = excluded.reasoning_tokens, cost_micros = excluded.cost_micros",
-        (ev.harness, ev.session, ev.key, ev.agent, ev.model, tier, ev.granularity, ev.timestamp, ev.cwd,
+        (ev.harness, ev.session, ev.key, ev.agent, model, tier, ev.granularity, ev.timestamp, ev.cwd,
          *values, ev.cost_micros),
     )  # fmt: skip
 
@@ -183,7 +184,6 @@ def _record_growth(
             " GROUP BY model, tier",
             (harness, session, agent),
         )
-        if model is not None
     }
     meta = conn.execute(
         "SELECT min(granularity), max(cwd) FROM seen WHERE harness = ? AND session = ? AND agent IS ?",

@@ -17,7 +17,7 @@ def start(path: Path, cursor: Cursor, result: ReadResult) -> tuple[int, int] | N
     try:
         st = os.stat(path)
     except OSError as e:
-        _problem(result, path, 0, f"unreadable: {e.strerror}", "unreadable file")
+        skip_with_detail(result, path, 0, f"unreadable: {e.strerror}", "unreadable file")
         return None
     if st.st_ino != cursor.inode or st.st_size < cursor.offset:
         cursor.meta = {}  # another file now: its state starts over
@@ -34,7 +34,7 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
     try:
         f = path.open("rb")
     except OSError as e:
-        _problem(result, path, 0, f"unreadable: {e.strerror}", "unreadable file")
+        skip_with_detail(result, path, 0, f"unreadable: {e.strerror}", "unreadable file")
         return
     with f:
         f.seek(offset)
@@ -44,7 +44,7 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
             try:
                 chunk = f.read(CHUNK)
             except OSError as e:
-                _problem(result, path, lineno, f"read failed: {e.strerror}", "read error")
+                skip_with_detail(result, path, lineno, f"read failed: {e.strerror}", "read error")
                 return
             if not chunk:
                 return
@@ -58,11 +58,12 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
                     yield lineno, line
 
 
-def _problem(result: ReadResult, path: Path, lineno: int, text: str, reason: str) -> None:
+def skip_with_detail(result: ReadResult, path: Path, lineno: int, text: str, reason: str) -> None:
+    """Count a skipped line under a short `reason`; keep the first few details with their place."""
     result.skipped[reason] += 1
     if len(result.problems) < 20:
         result.problems.append(f"{path}:{lineno}: {text}")
 
 
 def problem(result: ReadResult, path: Path, lineno: int, reason: str) -> None:
-    _problem(result, path, lineno, reason, reason)
+    skip_with_detail(result, path, lineno, reason, reason)
