@@ -20,6 +20,7 @@ from .usage import (
     GRANULARITIES,
     add_usage,
     check_usage,
+    coverage,
     fidelity_class,
     total_tokens,
     worst_fidelity,
@@ -102,6 +103,8 @@ def make_body(
                 "tier": row.get("tier", "base"),
                 "granularity": granularity,
                 "usage": usage,
+                "coverage": coverage(usage),
+                "fidelity": fidelity_class(granularity, usage, cost_micros is not None),
             }
         )
     if cost_micros is not None and (
@@ -126,7 +129,7 @@ def make_body(
     if not persona:
         raise RecordError("must not be empty", field="persona")
     fid = (
-        worst_fidelity(fidelity_class(r["granularity"], r["usage"], cost_micros is not None) for r in rows)
+        worst_fidelity(r["fidelity"] for r in rows)
         if rows
         else ("cost-only" if cost_micros is not None else "partial")
     )

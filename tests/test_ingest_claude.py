@@ -269,3 +269,30 @@ def test_fuzzed_lines_never_escape_the_reader(tmp_path: Path, base: bytes, edits
     assert result.cursor.offset == len(data) + 1  # every complete line is consumed
     for ev in result.events:  # whatever survives is well-formed
         assert all(v is None or (isinstance(v, int) and v >= 0) for v in ev.usage.values())
+
+
+def test_usage_rows_carry_granularity_coverage_and_class(claude_root: Path, burn_home: Path) -> None:
+    write_session(claude_root)
+    ingest(Ledger.open(burn_home), ["claude"])
+    row = next(r for r in all_records(burn_home) if r["persona"] == "none")["by_model"][0]
+    assert row["granularity"] == "per-message" and row["fidelity"] == "full"
+    assert row["coverage"] == {
+        "has_input_tokens": True,
+        "has_output_tokens": True,
+        "has_cache_read": True,
+        "has_cache_write": True,
+        "has_reasoning": False,
+    }
+
+
+def test_a_named_subagent_is_attributed_to_its_imported_version(
+    claude_root: Path, burn, tmp_path: Path
+) -> None:
+    agent = tmp_path / "repo/.claude/agents/code-reviewer.md"
+    agent.parent.mkdir(parents=True)
+    agent.write_text("---\nname: code-reviewer\ndescription: Reviews\n---\nReview carefully.\n")
+    imported = json.loads(burn("persona", "import", "--from", "claude", str(agent), "--format", "json").out)
+    write_session(claude_root)
+    assert burn("ingest").code == 0
+    [rec] = json.loads(burn("log", "persona=code-reviewer", "--format", "json").out)["records"]
+    assert rec["version"] == imported["personas"][0]["version"] and rec["source"] == "harness"
