@@ -296,3 +296,21 @@ def test_a_named_subagent_is_attributed_to_its_imported_version(
     assert burn("ingest").code == 0
     [rec] = json.loads(burn("log", "persona=code-reviewer", "--format", "json").out)["records"]
     assert rec["version"] == imported["personas"][0]["version"] and rec["source"] == "harness"
+
+
+def test_a_giant_line_is_skipped_without_holding_it(claude_root: Path, burn_home: Path, monkeypatch) -> None:
+    from burn.ledger.readers import lines
+
+    monkeypatch.setattr(lines, "MAX_LINE", 4096)
+    monkeypatch.setattr(lines, "CHUNK", 1024)
+    path = claude_root / f"{SESSION}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text(line(assistant("m1", "r1", 10)) + '{"usage": "' + "x" * 20_000)  # giant, unfinished
+    led = Ledger.open(burn_home)
+    first = ingest(led, ["claude"])
+    assert first.records == 1
+    with path.open("a") as f:
+        f.write("x" * 10_000 + '"}\n' + line(assistant("m2", "r2", 7)))
+    second = ingest(led, ["claude"])
+    assert second.skipped["line too long"] == 1 and second.records == 1
+    assert totals(all_records(burn_home))["output_tokens"] == 17

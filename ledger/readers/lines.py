@@ -9,6 +9,7 @@ from pathlib import Path
 from . import Cursor, ReadResult
 
 CHUNK = 1 << 20
+MAX_LINE = 64 << 20  # no real usage line comes near this; a bigger one is skipped
 
 
 def start(path: Path, cursor: Cursor, result: ReadResult) -> tuple[int, int] | None:
@@ -40,6 +41,7 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
         f.seek(offset)
         carry = b""
         lineno = int(meta.get("lines", 0)) if offset else 0
+        skipping = meta.pop("skipping", None) == "1"  # inside a line too long to keep
         while True:
             try:
                 chunk = f.read(CHUNK)
@@ -47,6 +49,9 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
                 skip_with_detail(result, path, lineno, f"read failed: {e.strerror}", "read error")
                 return
             if not chunk:
+                if skipping:  # the long line goes on past the end: resume skipping next run
+                    result.cursor.offset += len(carry)
+                    meta["skipping"] = "1"
                 return
             parts = (carry + chunk).split(b"\n")
             carry = parts.pop()
@@ -54,8 +59,15 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
                 lineno += 1
                 result.cursor.offset += len(line) + 1
                 meta["lines"] = str(lineno)
-                if line:
+                if skipping:
+                    skipping = False
+                    skip_with_detail(result, path, lineno, f"longer than {MAX_LINE} bytes", "line too long")
+                elif line:
                     yield lineno, line
+            if len(carry) > MAX_LINE:  # never hold a giant line in memory
+                result.cursor.offset += len(carry)
+                carry = b""
+                skipping = True
 
 
 def skip_with_detail(result: ReadResult, path: Path, lineno: int, text: str, reason: str) -> None:
