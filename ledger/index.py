@@ -20,7 +20,7 @@ from .usage import TOKEN_KINDS
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -53,6 +53,9 @@ CREATE TABLE seen(harness TEXT NOT NULL, session TEXT NOT NULL, key TEXT NOT NUL
   cost_micros INTEGER, PRIMARY KEY (harness, session, key));
 CREATE TABLE labels(harness TEXT NOT NULL, link TEXT NOT NULL, name TEXT NOT NULL,
   PRIMARY KEY (harness, link));
+-- Sessions whose logs moved since their growth was last recorded (agent '' = none).
+CREATE TABLE dirty(harness TEXT NOT NULL, session TEXT NOT NULL, agent TEXT NOT NULL,
+  first_ts TEXT, last_ts TEXT, PRIMARY KEY (harness, session, agent));
 """
 # Secondary indexes over record rows: dropped during a bulk load, built once after it.
 INDEX_DDL = (
@@ -67,7 +70,7 @@ INDEX_DDL = (
     "CREATE INDEX tags_kv ON tags(key, value)",
     "CREATE INDEX records_harness_agent ON records(harness, agent)",
 )
-INGEST_TABLES = ("cursors", "seen", "labels")
+INGEST_TABLES = ("cursors", "seen", "labels", "dirty")
 INDEXES = tuple(stmt.split()[2] for stmt in INDEX_DDL)
 BULK_LOAD = 5000  # commits in one catch-up above which indexes are rebuilt after the load
 

@@ -74,11 +74,25 @@ def ingest(
     harnesses: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """Read every harness's logs from their cursors and append records for new usage."""
+    """Read every harness's logs from their cursors and append records for new usage.
+
+    One ingest at a time per home (a file lock): two at once would both see the same
+    growth and record it twice.
+    """
+    from burn.store.locking import file_lock
+
+    with file_lock(ledger.home.root / "ingest.lock"):
+        return _ingest(ledger, harnesses, progress)
+
+
+def _ingest(
+    ledger: Ledger,
+    harnesses: Iterable[str] | None,
+    progress: Callable[[int, int], None] | None,
+) -> IngestReport:
     report = IngestReport()
     conn = ledger.index.conn()
     pricing = _price_table(ledger)
-    touched: dict[Group, list[str]] = {}  # group -> timestamps of responses updated now
     work: list[tuple[Reader, Path]] = []
     for harness in harnesses or READERS:
         reader = reader_for(harness)
@@ -95,10 +109,17 @@ def ingest(
     for done, (reader, path) in enumerate(work, 1):
         if progress:
             progress(done, len(work))
-        _ingest_file(conn, reader, path, report, touched, pricing)
-    for group, stamps in sorted(touched.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
-        if _record_growth(ledger, conn, group, stamps, pricing):
+        _ingest_file(conn, reader, path, report, pricing)
+    # Every session whose logs moved, also those a killed ingest left behind: its growth
+    # is what the logs say beyond the records, so recording it again is a no-op.
+    for harness, session, agent, first, last in conn.execute(
+        "SELECT harness, session, agent, first_ts, last_ts FROM dirty ORDER BY harness, session, agent"
+    ).fetchall():
+        if _record_growth(ledger, conn, (harness, session, agent or None), [first, last], pricing):
             report.records += 1
+        conn.execute(
+            "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", (harness, session, agent)
+        )
     return report
 
 
@@ -107,7 +128,6 @@ def _ingest_file(
     reader: Reader,
     path: Path,
     report: IngestReport,
-    touched: dict[Group, list[str]],
     pricing: Any,
 ) -> None:
     key = str(path)
@@ -126,17 +146,26 @@ def _ingest_file(
     report.events += len(result.events)
     report.skipped.update(result.skipped)
     report.problems += result.problems[: max(0, 50 - len(report.problems))]
-    with conn:  # one transaction per file: its events and its cursor move together
+    conn.execute("BEGIN")  # one transaction per file: its events and its cursor move together
+    try:
         for link, name in result.labels.items():
             conn.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", (reader.harness, link, name))
         for ev in result.events:
             _remember(conn, ev, pricing)
-            touched.setdefault((ev.harness, ev.session, _agent_of(conn, ev)), []).append(ev.timestamp)
+            conn.execute(
+                "INSERT INTO dirty VALUES (?, ?, ?, ?, ?) ON CONFLICT (harness, session, agent) DO UPDATE"
+                " SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+                (ev.harness, ev.session, _agent_of(conn, ev) or "", ev.timestamp, ev.timestamp),
+            )
         c = result.cursor
         conn.execute(
             "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?, ?)",
             (key, c.inode, c.size, c.offset, json.dumps(c.meta, sort_keys=True)),
         )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _agent_of(conn: sqlite3.Connection, ev: UsageEvent) -> str | None:

@@ -314,3 +314,33 @@ def test_a_giant_line_is_skipped_without_holding_it(claude_root: Path, burn_home
     second = ingest(led, ["claude"])
     assert second.skipped["line too long"] == 1 and second.records == 1
     assert totals(all_records(burn_home))["output_tokens"] == 17
+
+
+def test_an_ingest_killed_before_recording_is_settled_by_the_next(
+    claude_root: Path, burn_home: Path, monkeypatch
+) -> None:
+    write_session(claude_root)
+    led = Ledger.open(burn_home)
+
+    def dies(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt  # the process is stopped after reading, before recording
+
+    with monkeypatch.context() as m:
+        m.setattr(Ledger, "append", dies)
+        with pytest.raises(KeyboardInterrupt):
+            ingest(led, ["claude"])
+    again = ingest(Ledger.open(burn_home), ["claude"])
+    assert again.files_read == 0  # the logs were fully read the first time
+    assert again.records == 2
+    assert totals(all_records(burn_home))["output_tokens"] == 160 + 60
+
+
+def test_two_ingests_at_once_record_growth_once(claude_root: Path, burn_home: Path) -> None:
+    import subprocess
+    import sys
+
+    write_session(claude_root)
+    code = "from burn.ledger import Ledger; from burn.ledger.ingest import ingest; ingest(Ledger.open())"
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(3)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
+    assert totals(all_records(burn_home))["output_tokens"] == 160 + 60
