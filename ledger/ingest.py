@@ -180,7 +180,8 @@ def _agent_of(conn: sqlite3.Connection, ev: UsageEvent) -> str | None:
 def _remember(conn: sqlite3.Connection, ev: UsageEvent, pricing: Any) -> None:
     tier = ev.tier
     if pricing is not None and ev.model and tier == "base":
-        tier = pricing.tier_for(ev.model, ev.usage)
+        basis = ev.usage if ev.request_prompt is None else {"input_tokens": ev.request_prompt}
+        tier = pricing.tier_for(ev.model, basis)
     values = [ev.usage.get(k) for k in TOKEN_KINDS]
     model = ev.model or "unknown"  # tokens of an unnamed model are kept, and priced as unknown
     # The last report of a response wins (its output count is final); the agent and the
@@ -228,20 +229,8 @@ def _record_growth(
         )
     }
     by_model = []
-    for (model, tier), row in sorted(now.items()):
-        old = recorded.get((model, tier))
-        usage: dict[str, int | None] = {}
-        grew = False
-        for i, kind in enumerate(TOKEN_KINDS):
-            total, known = row[2 * i], row[2 * i + 1]
-            if not known:
-                usage[kind] = None  # the source never reports this kind
-                continue
-            before = old[2 * i] or 0 if old else 0
-            delta = max(0, total - before)  # logs that shrank never un-record
-            usage[kind] = delta
-            grew = grew or delta > 0
-        if grew:
+    for model in sorted({m for m, _t in now}):
+        for tier, usage in _growth(model, now, recorded).items():
             by_model.append({"model": model, "tier": tier, "granularity": meta[0], "usage": usage})
     if not by_model:
         return False
@@ -266,6 +255,40 @@ def _record_growth(
     )
     ledger.append(body)
     return True
+
+
+def _sums(row: Any) -> dict[str, int | None]:
+    return {kind: (row[2 * i] if row[2 * i + 1] else None) for i, kind in enumerate(TOKEN_KINDS)}
+
+
+def _growth(
+    model: str, now: dict[tuple[str, str], Any], recorded: dict[tuple[str, str], Any]
+) -> dict[str, dict[str, int | None]]:
+    """New usage of one model, by price tier: now minus recorded, per kind.
+
+    A response recorded early (in one tier) can cross a long-context threshold later and
+    move to the other: then the tiers are netted, so its tokens are never counted twice.
+    """
+    tiers = sorted({t for m, t in now if m == model} | {t for m, t in recorded if m == model})
+    signed: dict[str, dict[str, int | None]] = {}
+    for tier in tiers:
+        before = _sums(recorded[(model, tier)]) if (model, tier) in recorded else {}
+        if (model, tier) in now:
+            current = _sums(now[(model, tier)])
+        else:  # every response of this tier moved to another: what it had is now 0
+            current = {k: None if before.get(k) is None else 0 for k in TOKEN_KINDS}
+        signed[tier] = {k: None if v is None else v - (before.get(k) or 0) for k, v in current.items()}
+    grown = {t: d for t, d in signed.items() if any(v for v in d.values())}
+    if all(v is None or v >= 0 for d in signed.values() for v in d.values()):
+        return grown
+    net: dict[str, int | None] = {}
+    for k in TOKEN_KINDS:
+        known = [d[k] for d in signed.values() if d[k] is not None]
+        net[k] = max(0, sum(v for v in known if v is not None)) if known else None
+    if not any(net.values()):
+        return {}  # logs that shrank never un-record
+    tier = max(signed, key=lambda t: sum(v or 0 for v in signed[t].values()))
+    return {tier: net}
 
 
 def _cost(by_model: list[dict[str, Any]], pricing: Any) -> tuple[int | None, str | None]:

@@ -47,6 +47,8 @@ from typing import Any
 
 from burn.store.errors import BurnError
 
+from .usage import PROMPT_KINDS  # a request's prompt decides its long-context tier
+
 SCHEMA = 1
 FILENAME = "prices.json"
 PRICE_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -57,8 +59,7 @@ USAGE_KIND = {
     "cache_write_5m_tokens": "cache_write_5m",
     "cache_write_1h_tokens": "cache_write_1h",
 }
-# Tokens that make up a request's prompt, for the long-context threshold.
-PROMPT_KINDS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
+
 TIERS = ("base", "long")
 PICO_PER_MICRO = 1_000_000
 

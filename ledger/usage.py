@@ -20,6 +20,8 @@ TOKEN_KINDS = (
 # Reasoning tokens are billed as output and already counted in it (OpenAI's meaning), so
 # they are shown but not added into totals.
 BILLED_KINDS = TOKEN_KINDS[:5]
+# What a request sends: its size decides a long-context price tier.
+PROMPT_KINDS = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
 
 GRANULARITIES = ("per-turn", "per-message", "per-session-aggregate", "cost-only")
 FIDELITY_CLASSES = ("full", "usage-only", "aggregate-only", "cost-only", "partial")

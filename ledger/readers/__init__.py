@@ -30,6 +30,9 @@ class UsageEvent:
     cwd: str | None = None
     cost_micros: int | None = None  # a cost the source itself reports
     tier: str = "base"  # "long" when a request crossed the model's long-context threshold
+    # When the event sums several API requests (an OpenCode message's steps): the largest
+    # single request's prompt, since a long-context price applies per request.
+    request_prompt: int | None = None
 
 
 @dataclass

@@ -45,6 +45,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from ..usage import PROMPT_KINDS
 from . import Cursor, ReadResult, UsageEvent
 from .lines import skip_with_detail
 
@@ -223,11 +224,14 @@ class OpenCodeReader:
         tokens = obj.get("tokens")
         if not isinstance(tokens, dict):
             raise ValueError("assistant message without tokens")
+        request_prompt = None
         if steps:
-            usage = _usage(steps[0].get("tokens"))
-            for step in steps[1:]:
-                more = _usage(step.get("tokens"))
-                usage = {k: (usage[k] or 0) + (more[k] or 0) for k in usage}
+            per_step = [_usage(step.get("tokens")) for step in steps]
+            usage: dict[str, int | None] = {
+                k: None if all(u[k] is None for u in per_step) else sum(u[k] or 0 for u in per_step)
+                for k in per_step[0]
+            }
+            request_prompt = max(sum(u[k] or 0 for k in PROMPT_KINDS) for u in per_step)
         else:
             usage = _usage(tokens)
         if not any(usage.values()):
@@ -248,6 +252,7 @@ class OpenCodeReader:
                 agent=agent if isinstance(agent, str) and agent else None,
                 cwd=cwd if isinstance(cwd, str) else None,
                 cost_micros=_micros(obj.get("cost")),
+                request_prompt=request_prompt,
             )
         )
         if isinstance(agent, str) and agent:
