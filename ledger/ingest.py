@@ -112,14 +112,19 @@ def _ingest(
         _ingest_file(conn, reader, path, report, pricing)
     # Every session whose logs moved, also those a killed ingest left behind: its growth
     # is what the logs say beyond the records, so recording it again is a no-op.
-    for harness, session, agent, first, last in conn.execute(
+    dirty = conn.execute(
         "SELECT harness, session, agent, first_ts, last_ts FROM dirty ORDER BY harness, session, agent"
-    ).fetchall():
-        if _record_growth(ledger, conn, (harness, session, agent or None), [first, last], pricing):
-            report.records += 1
-        conn.execute(
-            "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", (harness, session, agent)
-        )
+    ).fetchall()
+    bodies = []
+    for harness, session, agent, first, last in dirty:
+        body = _growth_record(ledger, conn, (harness, session, agent or None), [first, last], pricing)
+        if body is not None:
+            bodies.append(body)
+    ledger.append_many(bodies)  # one chain, one ref update, one fsync
+    report.records = len(bodies)
+    conn.executemany(
+        "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", [d[:3] for d in dirty]
+    )
     return report
 
 
@@ -202,10 +207,10 @@ def _remember(conn: sqlite3.Connection, ev: UsageEvent, pricing: Any) -> None:
 _SUMS = ", ".join(f"sum({k}), count({k})" for k in TOKEN_KINDS)
 
 
-def _record_growth(
+def _growth_record(
     ledger: Ledger, conn: sqlite3.Connection, group: Group, stamps: list[str], pricing: Any
-) -> bool:
-    """Append one record holding what the logs say beyond what the ledger holds."""
+) -> dict[str, Any] | None:
+    """The record body holding what the logs say beyond what the ledger holds, if anything."""
     harness, session, agent = group
     now = {
         (model, tier): row
@@ -233,11 +238,11 @@ def _record_growth(
         for tier, usage in _growth(model, now, recorded).items():
             by_model.append({"model": model, "tier": tier, "granularity": meta[0], "usage": usage})
     if not by_model:
-        return False
+        return None
     cost, pricing_id = _cost(by_model, pricing)
     name, version, source = _persona(ledger, conn, harness, agent)
     stamps = sorted(stamps)
-    body = make_body(
+    return make_body(
         persona=name,
         version=version,
         source=source,
@@ -253,8 +258,6 @@ def _record_growth(
         agent=agent,
         cwd=meta[1],
     )
-    ledger.append(body)
-    return True
 
 
 def _sums(row: Any) -> dict[str, int | None]:

@@ -59,27 +59,36 @@ class Ledger:
         The persona spec of `body["version"]` must be in the store, or be given as `spec`
         (then it is stored first): specs travel with the records that used them.
         """
-        from burn.store.gitrepo import cas_update, make_commit
-
         version = body.get("version")
         if spec is not None:
             stored, _ = self.specs.put(spec, source=body.get("source", "user"))
             if version is not None and stored.id != version:
                 raise RecordError(f"spec hashes to {stored.id}, not {version}", field="version")
             body = {**body, "version": stored.id}
-            version = stored.id
-        message = commit_message(body)
+        return self.append_many([body])[0]
+
+    def append_many(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Append several records as one chain with one ref update: all land, or none."""
+        from burn.store.gitrepo import cas_update, make_commit
+
+        if not bodies:
+            return []
         who = f"burn <{self.host}@burn>".encode()
-        author_time = iso_to_epoch(body["started_at"])
+        prepared = [(commit_message(b), iso_to_epoch(b["started_at"])) for b in bodies]
+        ids: list[bytes] = []
         with self.home.lock():
-            tree = self._persona_tree(version)
-            new = cas_update(
-                self.repo,
-                self.record_ref,
-                lambda tip: make_commit(self.repo, tree, [tip] if tip else [], message, who, author_time),
-            )
-        assert new is not None
-        return public(body, new.decode())
+            trees = [self._persona_tree(b.get("version")) for b in bodies]
+
+            def build(tip: bytes | None) -> bytes | None:
+                ids.clear()
+                parent = tip
+                for (message, when), tree in zip(prepared, trees, strict=True):
+                    parent = make_commit(self.repo, tree, [parent] if parent else [], message, who, when)
+                    ids.append(parent)
+                return parent
+
+            cas_update(self.repo, self.record_ref, build)
+        return [public(b, i.decode()) for b, i in zip(bodies, ids, strict=True)]
 
     def _persona_tree(self, version: str | None) -> bytes:
         """The tree `{persona.json: spec}` shared by every record of a version."""

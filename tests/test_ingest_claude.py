@@ -326,7 +326,7 @@ def test_an_ingest_killed_before_recording_is_settled_by_the_next(
         raise KeyboardInterrupt  # the process is stopped after reading, before recording
 
     with monkeypatch.context() as m:
-        m.setattr(Ledger, "append", dies)
+        m.setattr(Ledger, "append_many", dies)
         with pytest.raises(KeyboardInterrupt):
             ingest(led, ["claude"])
     again = ingest(Ledger.open(burn_home), ["claude"])
