@@ -155,13 +155,18 @@ def _ingest_file(
     try:
         for link, name in result.labels.items():
             conn.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", (reader.harness, link, name))
+        conn.executemany(_UPSERT_SEEN, [_seen_row(ev, pricing) for ev in result.events])
+        # Sessions to settle: an event marks the agent it came with (a response's agent
+        # stays as first seen in `seen`; a mark that finds no growth records nothing).
+        spans: dict[tuple[str, str, str], list[str]] = {}
         for ev in result.events:
-            _remember(conn, ev, pricing)
-            conn.execute(
-                "INSERT INTO dirty VALUES (?, ?, ?, ?, ?) ON CONFLICT (harness, session, agent) DO UPDATE"
-                " SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-                (ev.harness, ev.session, _agent_of(conn, ev) or "", ev.timestamp, ev.timestamp),
-            )
+            span = spans.setdefault((ev.harness, ev.session, ev.agent or ""), [ev.timestamp, ev.timestamp])
+            span[0], span[1] = min(span[0], ev.timestamp), max(span[1], ev.timestamp)
+        conn.executemany(
+            "INSERT INTO dirty VALUES (?, ?, ?, ?, ?) ON CONFLICT (harness, session, agent) DO UPDATE"
+            " SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
+            [(*group, first, last) for group, (first, last) in spans.items()],
+        )
         c = result.cursor
         conn.execute(
             "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?, ?)",
@@ -173,34 +178,28 @@ def _ingest_file(
         raise
 
 
-def _agent_of(conn: sqlite3.Connection, ev: UsageEvent) -> str | None:
-    """The agent a response is counted under: the first one it was seen with."""
-    row = conn.execute(
-        "SELECT agent FROM seen WHERE harness = ? AND session = ? AND key = ?",
-        (ev.harness, ev.session, ev.key),
-    ).fetchone()
-    return row[0] if row else ev.agent
+# The last report of a response wins (its output count is final); its agent and first
+# timestamp stay as first seen, so a replay in a subagent file moves nothing.
+_UPSERT_SEEN = (
+    "INSERT INTO seen VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (harness, session, key) DO UPDATE SET model = excluded.model, tier = excluded.tier,"
+    " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
+    " cache_read_tokens = excluded.cache_read_tokens,"
+    " cache_write_5m_tokens = excluded.cache_write_5m_tokens,"
+    " cache_write_1h_tokens = excluded.cache_write_1h_tokens,"
+    " reasoning_tokens = excluded.reasoning_tokens, cost_micros = excluded.cost_micros"
+)
 
 
-def _remember(conn: sqlite3.Connection, ev: UsageEvent, pricing: Any) -> None:
+def _seen_row(ev: UsageEvent, pricing: Any) -> tuple[Any, ...]:
     tier = ev.tier
     if pricing is not None and ev.model and tier == "base":
         basis = ev.usage if ev.request_prompt is None else {"input_tokens": ev.request_prompt}
         tier = pricing.tier_for(ev.model, basis)
-    values = [ev.usage.get(k) for k in TOKEN_KINDS]
     model = ev.model or "unknown"  # tokens of an unnamed model are kept, and priced as unknown
-    # The last report of a response wins (its output count is final); the agent and the
-    # first timestamp stay as first seen, so a replay in a subagent file moves nothing.
-    conn.execute(
-        "INSERT INTO seen VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-        " ON CONFLICT (harness, session, key) DO UPDATE SET model = excluded.model, tier = excluded.tier,"
-        " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
-        " cache_read_tokens = excluded.cache_read_tokens,"
-        " cache_write_5m_tokens = excluded.cache_write_5m_tokens,"
-        " cache_write_1h_tokens = excluded.cache_write_1h_tokens,"
-        " reasoning_tokens = excluded.reasoning_tokens, cost_micros = excluded.cost_micros",
-        (ev.harness, ev.session, ev.key, ev.agent, model, tier, ev.granularity, ev.timestamp, ev.cwd,
-         *values, ev.cost_micros),
+    return (
+        ev.harness, ev.session, ev.key, ev.agent, model, tier, ev.granularity, ev.timestamp, ev.cwd,
+        *(ev.usage.get(k) for k in TOKEN_KINDS), ev.cost_micros,
     )  # fmt: skip
 
 

@@ -40,7 +40,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -110,16 +110,23 @@ class PriceTable:
     models: Mapping[str, ModelPrice]
     aliases: Mapping[str, str]
     origin: str  # the file it came from
+    _found: dict[str, ModelPrice | None] = field(default_factory=dict, compare=False, repr=False)
 
     def lookup(self, model: str) -> ModelPrice | None:
         """Exact id, then alias, then normalised id (provider prefix, date and @ suffixes)."""
+        if model in self._found:  # an ingest asks once per response: remember the answer
+            return self._found[model]
+        found = None
         for name in _candidates(model):
             if name in self.models:
-                return self.models[name]
+                found = self.models[name]
+                break
             target = self.aliases.get(name)
             if target is not None:
-                return self.models[target]
-        return None
+                found = self.models[target]
+                break
+        self._found[model] = found
+        return found
 
     def tier_for(self, model: str, usage: Mapping[str, int | None]) -> str:
         """Return "long" when the request's prompt exceeds the model's long-context threshold."""

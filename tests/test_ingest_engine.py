@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from burn.ledger import Ledger
-from burn.ledger.ingest import _growth, _remember
+from burn.ledger.ingest import _UPSERT_SEEN, _growth, _seen_row
 from burn.ledger.pricing import load_table
 from burn.ledger.readers import UsageEvent
 from burn.ledger.usage import TOKEN_KINDS
@@ -48,7 +48,7 @@ def test_long_context_is_decided_per_request_not_per_summed_message(burn_home: P
         "usage": usage,
     }
     # two steps of 150k prompt each: summed 300k, but no single request passed 200k
-    _remember(conn, UsageEvent(key="a", request_prompt=150_000, **common), load_table())
-    _remember(conn, UsageEvent(key="b", **common), load_table())  # one 300k request
+    events = [UsageEvent(key="a", request_prompt=150_000, **common), UsageEvent(key="b", **common)]
+    conn.executemany(_UPSERT_SEEN, [_seen_row(ev, load_table()) for ev in events])  # b: one 300k request
     tiers = dict(conn.execute("SELECT key, tier FROM seen"))
     assert tiers == {"a": "base", "b": "long"}
