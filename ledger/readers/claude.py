@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import Cursor, ReadResult, UsageEvent, env_root
-from .lines import complete_lines, problem, start
+from .lines import complete_lines, json_object, problem, start
 
 HARNESS = "claude"
 
@@ -44,7 +44,6 @@ class ClaudeReader:
         yield from sorted((root / "projects").rglob("*.jsonl"), key=str)
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
-        import orjson
 
         result = ReadResult(cursor=Cursor(meta=dict(cursor.meta)))
         begin = start(path, cursor, result)
@@ -62,13 +61,8 @@ class ClaudeReader:
                 interesting = True  # the first user line names the subagent's prompt
             if not interesting:
                 continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                problem(result, path, lineno, "malformed JSON")
-                continue
-            if not isinstance(obj, dict):
-                problem(result, path, lineno, "not a JSON object")
+            obj = json_object(line, path, lineno, result)
+            if obj is None:
                 continue
             try:
                 self._line(obj, path, subagent, meta, result)

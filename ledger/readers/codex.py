@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from . import Cursor, ReadResult, UsageEvent, env_root
-from .lines import complete_lines, problem, skip_with_detail, start
+from .lines import complete_lines, json_object, skip_with_detail, start
 
 HARNESS = "codex"
 # Lines that can matter; every other line is skipped before any JSON parse.
@@ -73,7 +73,6 @@ class CodexReader:
             yield from sorted((root / sub).rglob("rollout-*.jsonl"), key=str)
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
-        import orjson
 
         result = ReadResult(cursor=Cursor(cursor.inode, cursor.size, cursor.offset, dict(cursor.meta)))
         begin = start(path, cursor, result)
@@ -87,13 +86,8 @@ class CodexReader:
             result.lines += 1
             if not any(n in line for n in NEEDLES):
                 continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                problem(result, path, lineno, "malformed JSON")
-                continue
-            if not isinstance(obj, dict):
-                problem(result, path, lineno, "not a JSON object")
+            obj = json_object(line, path, lineno, result)
+            if obj is None:
                 continue
             try:
                 self._line(obj, path, meta, result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from . import Cursor, ReadResult
 
@@ -79,3 +80,18 @@ def skip_with_detail(result: ReadResult, path: Path, lineno: int, text: str, rea
 
 def problem(result: ReadResult, path: Path, lineno: int, reason: str) -> None:
     skip_with_detail(result, path, lineno, reason, reason)
+
+
+def json_object(line: bytes, path: Path, lineno: int, result: ReadResult) -> dict[str, Any] | None:
+    """A line parsed as a JSON object, or None with the reason counted."""
+    import orjson
+
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        problem(result, path, lineno, "malformed JSON")
+        return None
+    if not isinstance(obj, dict):
+        problem(result, path, lineno, "not a JSON object")
+        return None
+    return obj
