@@ -176,7 +176,7 @@ def test_crlf_checkout_gives_the_same_version(tmp_path: Path) -> None:
 
 def test_two_checkouts_with_absolute_paths_give_one_version(tmp_path: Path) -> None:
     versions = []
-    for checkout in (tmp_path / "alice/repo", tmp_path / "ci/work/repo"):
+    for checkout in (tmp_path / "alice/repo", tmp_path / "ci/build/repo"):
         write(
             checkout / ".claude/agents/runner.md",
             f"""

@@ -42,7 +42,7 @@ def assistant(
         "sessionId": SESSION,
         "isSidechain": sidechain,
         "timestamp": ts,
-        "cwd": "/work/project",
+        "cwd": "/srv/dev/project",
         "requestId": req,
         "message": {
             "id": msg_id,

@@ -32,7 +32,7 @@ def meta(thread: str = THREAD, ts: str = BORN, **extra: object) -> dict:
     payload = {
         "id": thread,
         "timestamp": ts,
-        "cwd": "/work/project",
+        "cwd": "/srv/dev/project",
         "originator": "codex_cli_rs",
         "cli_version": "0.46.0",
         "instructions": None,
@@ -47,7 +47,7 @@ def turn(
     model: str = "gpt-5-codex", ts: str = "2025-10-01T10:00:01.000Z", turn_id: str | None = None
 ) -> dict:
     payload: dict = {
-        "cwd": "/work/project",
+        "cwd": "/srv/dev/project",
         "approval_policy": "on-request",
         "sandbox_policy": {"mode": "workspace-write"},
         "model": model,
@@ -180,7 +180,7 @@ def test_realistic_session_exact_totals() -> None:
     assert (t["input_tokens"] or 0) + (t["cache_read_tokens"] or 0) == TOTALS[-1][0]
     assert [e.model for e in result.events] == ["gpt-5-codex", "gpt-5-codex", "gpt-5", "gpt-5"]
     assert {e.session for e in result.events} == {THREAD}
-    assert {e.cwd for e in result.events} == {"/work/project"}
+    assert {e.cwd for e in result.events} == {"/srv/dev/project"}
     assert {e.granularity for e in result.events} == {"per-turn"}
     assert [e.timestamp for e in result.events] == [
         "2025-10-01T10:00:05Z",

@@ -49,7 +49,7 @@ def assistant(
         "modelID": model,
         "providerID": "anthropic",
         "mode": agent or "build",
-        "path": {"cwd": "/work/project", "root": "/work/project"},
+        "path": {"cwd": "/srv/dev/project", "root": "/srv/dev/project"},
         "cost": cost,
         "tokens": tok,
         "finish": "stop",
@@ -98,7 +98,7 @@ def legacy_session(sid: str, parent: str | None = None) -> Path:
         "id": sid,
         "version": "0.15.8",
         "projectID": PROJECT,
-        "directory": "/work/project",
+        "directory": "/srv/dev/project",
         "title": "Refactor the parser",
         "time": {"created": T0 - 60_000, "updated": T0},
     }
@@ -164,7 +164,7 @@ def test_legacy_session_exact_totals_and_fields() -> None:
     assert [e.cost_micros for e in events] == [123457, 12000]  # exact decimal, half-up
     assert {e.session for e in events} == {SES}
     assert {(e.agent, e.model, e.cwd, e.granularity) for e in events} == {
-        ("build", "claude-sonnet-4-5", "/work/project", "per-message")
+        ("build", "claude-sonnet-4-5", "/srv/dev/project", "per-message")
     }
     assert [e.timestamp for e in events] == ["2025-10-09T08:53:20Z", "2025-10-09T08:54:20Z"]
 
@@ -310,7 +310,7 @@ def make_db(path: Path, wal: bool = True) -> Path:
         conn.execute(
             "INSERT INTO session (id, project_id, parent_id, slug, directory, title, version,"
             " time_created, time_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sid, PROJECT, parent, "brave-otter", "/work/project", "t", "1.1.40", T0, T0),
+            (sid, PROJECT, parent, "brave-otter", "/srv/dev/project", "t", "1.1.40", T0, T0),
         )
     conn.commit()
     conn.close()
