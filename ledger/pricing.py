@@ -45,7 +45,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from burn.store.errors import BurnError
+from burn.store.errors import BurnError, json_problem
 
 from .usage import PROMPT_KINDS  # a request's prompt decides its long-context tier
 
@@ -219,9 +219,7 @@ def load_table(path: Path | None = None) -> PriceTable:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise BurnError(
-            f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
-            path=path,
-            fix="correct the file or delete it to use the packaged table",
+            json_problem(e), path=path, fix="correct the file or delete it to use the packaged table"
         ) from e
     validate(data, str(path))
     return _build(data, str(path))

@@ -40,6 +40,12 @@ class BurnError(Exception):
         return text
 
 
+def json_problem(e: Exception) -> str:
+    """One wording for "this file is not JSON", used by every reader of JSON files."""
+    lineno, colno, msg = getattr(e, "lineno", None), getattr(e, "colno", None), getattr(e, "msg", str(e))
+    return f"not valid JSON at line {lineno} column {colno}: {msg}" if lineno else f"not valid JSON: {e}"
+
+
 class UsageError(BurnError):
     """The command line itself is wrong (bad filter, bad date): exit 2 like click."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import PersonaError
+from .errors import PersonaError, json_problem
 
 SUFFIXES = (".json", ".toml")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -108,11 +108,7 @@ def _parse(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise PersonaError(f"not valid TOML: {e}", path=path, fix="correct the syntax") from e
     except json.JSONDecodeError as e:
-        raise PersonaError(
-            f"not valid JSON at line {e.lineno} column {e.colno}: {e.msg}",
-            path=path,
-            fix="correct the syntax",
-        ) from e
+        raise PersonaError(json_problem(e), path=path, fix="correct the syntax") from e
     if not isinstance(data, dict):
         raise PersonaError("must hold one object/table at the top", path=path)
     return data

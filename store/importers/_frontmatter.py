@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ImportFailed
+from ..errors import ImportFailed, json_problem
 
 _FENCE = re.compile(r"^---[ \t]*$")
 _INDICATORS = "[]{}\"'|>&*!%@`#,?-"
@@ -31,14 +31,8 @@ def parse_json(text: str, path: Path) -> Any:
 
     try:
         return json.loads(text, parse_constant=no_constants)
-    except json.JSONDecodeError as e:
-        raise ImportFailed(
-            f"not valid JSON at line {e.lineno} column {e.colno}: {e.msg}",
-            path=path,
-            fix="correct the syntax",
-        ) from e
-    except ValueError as e:
-        raise ImportFailed(f"not valid JSON: {e}", path=path, fix="correct the syntax") from e
+    except ValueError as e:  # JSONDecodeError, or a NaN/Infinity constant
+        raise ImportFailed(json_problem(e), path=path, fix="correct the syntax") from e
 
 
 def read_text(path: Path) -> str:
