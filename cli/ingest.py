@@ -36,6 +36,7 @@ def ingest(harnesses: tuple[str, ...], fmt: str) -> None:
 
     progress = _bar() if sys.stderr.isatty() and fmt == "table" else None
     report = run(ledger(), harnesses or None, progress)
+    assert report is not None  # waited for the lock
     if progress:
         sys.stderr.write("\r\033[K")
     if fmt == "json":

@@ -55,6 +55,11 @@ ONELINE_SQL = [
 @since_until
 @click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), help="Show at most N records.")
 @click.option("--oneline", is_flag=True, help="One short line per record.")
+@click.option(
+    "--rollup",
+    is_flag=True,
+    help="On a launch's row, its spend plus that of the launches nested in it (at any depth).",
+)
 @format_option()
 def log(
     filters: tuple[str, ...],
@@ -62,6 +67,7 @@ def log(
     until: str | None,
     limit: int | None,
     oneline: bool,
+    rollup: bool,
     fmt: str,
 ) -> None:
     """List records, newest first, like git log.
@@ -69,13 +75,17 @@ def log(
     Filters are KEY=VALUE: the same key repeated is OR, different keys are AND,
     KEY!=VALUE excludes, * is a wildcard. Keys: persona (also persona=NAME@VERSION),
     version (b3 or sha256 prefix), harness, model, source, host, session, fidelity,
-    parent, exit, id, commit, repo, or any tag key (tag.KEY=VALUE to be explicit).
+    parent, launch, exit, id, commit, repo, or any tag key (tag.KEY=VALUE to be explicit).
+
+    Launches still running are listed first (spend so far; JSON: "running"). A launch's
+    own spend excludes launches nested in it; --rollup shows theirs included instead.
 
     \b
     Examples:
       burn log persona=reviewer --since 7d
       burn log persona=reviewer persona=planner model!=claude-opus-4-1 -n 20
       burn log ticket=ABC-12 --format json
+      burn log kind=launch --rollup
     """
     from burn.ledger.query import Query, parse_filters
     from burn.ledger.timeparse import parse_when
@@ -88,26 +98,83 @@ def log(
     )
     led = ledger()
     out = sys.stdout
+    live = [r for r in led.running() if _shows(r, q)] if limit != 0 else []
     if fmt == "json":
-        emit_json_strings(led.log_json(q), "records", out)
+        emit_json_strings(led.log_json(q, rollup), "records", out, extra={"running": live})
     elif fmt == "jsonl":
-        out.writelines(s + "\n" for s in led.log_json(q))
+        out.writelines(s + "\n" for s in led.log_json(q, rollup))
     elif fmt == "csv":
         import json
 
         from burn.ledger.usage import TOKEN_KINDS
 
         rows = []
-        for s in led.log_json(q):
+        for s in led.log_json(q, rollup):
             r = json.loads(s)
             r.update({k: r["usage"][k] for k in TOKEN_KINDS})
-            rows.append({k: v for k, v in r.items() if k not in ("usage", "by_model")})
+            rows.append({k: v for k, v in r.items() if k not in ("usage", "by_model", "rollup")})
         emit(rows, [Column(k, k) for k in ("id", "started_at", "persona", "version")], "csv")
     elif oneline:
-        out.writelines(line + "\n" for line in led.log_text(q, ONELINE_SQL, align=False))
+        lines = led.log_text(q, _rolled(ONELINE_SQL, rollup), align=False, rollup=rollup)
+        out.writelines([*(_running_line(r) for r in live), *(line + "\n" for line in lines)])
     else:  # formatted by SQLite: a 30k-row table in tens of milliseconds
-        columns = [(c.header, c.sql or "", c.right) for c in LOG_COLUMNS]
-        out.writelines(line + "\n" for line in led.log_text(q, columns))
+        columns = _rolled([(c.header, c.sql or "", c.right) for c in LOG_COLUMNS], rollup)
+        lines = led.log_text(q, columns, rollup=rollup, first=[_running_cells(r) for r in live])
+        out.writelines(line + "\n" for line in lines)
+
+
+def _rolled(columns: list[tuple[str, str, bool]], rollup: bool) -> list[tuple[str, str, bool]]:
+    """With --rollup, the tokens and cost cells of a launch read its rolled-up totals."""
+    if not rollup:
+        return columns
+    from burn.ledger.rollup import cell
+
+    swap = {
+        usd_sql("cost_micros"): usd_sql(cell("cost_micros", "cost_micros")),
+        count_sql("total_tokens"): count_sql(cell("total_tokens", "total_tokens")),
+    }
+    out = []
+    for header, expr, right in columns:
+        for own, rolled in swap.items():
+            expr = expr.replace(own, rolled)
+        out.append((header + (" (rollup)" if header in ("tokens", "cost") else ""), expr, right))
+    return out
+
+
+def _shows(row: dict, q: object) -> bool:
+    """A running launch is listed when the filters can be judged on what it knows."""
+    from burn.ledger.query import Query
+
+    assert isinstance(q, Query)
+    if q.since is not None or q.until is not None:
+        return False
+    for f in q.filters:
+        if f.key not in ("persona", "harness"):
+            return False
+        value = str(row.get(f.key) or "")
+        if (f.value.split("@")[0] == value) == f.negate:
+            return False
+    return True
+
+
+def _running_cells(r: dict) -> list[str]:
+    who = r["persona"] + (f"@{r['version_short']}" if r["version_short"] else "")
+    return [
+        "running",
+        _date(r["started_at"]),
+        who,
+        text(r["harness"]),
+        text(",".join(r["models"]) or None),
+        count(r["total_tokens"]),
+        usd(r["cost_micros"]),
+        duration(r["elapsed_ms"]),
+        "…",
+    ]
+
+
+def _running_line(r: dict) -> str:
+    c = _running_cells(r)
+    return f"{c[0]} {c[2]} {c[6]} {c[5]} tokens {c[1]}\n"
 
 
 @click.command()

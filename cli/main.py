@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
-import click
+if TYPE_CHECKING:
+    import click
 
 # command name -> (module, attribute, one-line help shown in `burn --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "launch": ("burn.cli.launch", "launch", "Run a harness under a persona and record its spend."),
     "record": ("burn.cli.record", "record", "Append a spend record known elsewhere."),
     "log": ("burn.cli.log", "log", "List records, newest first, like git log."),
     "show": ("burn.cli.log", "show", "Show one record, whole."),
@@ -31,28 +34,29 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """Imports a command's module only when that command runs (keeps start-up light)."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        import importlib
-
-        module, attr, _ = COMMANDS[name]
-        cmd: click.Command = getattr(importlib.import_module(module), attr)
-        return cmd
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
 def build() -> click.Group:
+    import click
+
+    class LazyGroup(click.Group):
+        """Imports a command's module only when that command runs (keeps start-up light)."""
+
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return list(COMMANDS)
+
+        def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+            if name not in COMMANDS:
+                return None
+            import importlib
+
+            module, attr, _ = COMMANDS[name]
+            cmd: click.Command = getattr(importlib.import_module(module), attr)
+            return cmd
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     @click.group(
         cls=LazyGroup,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -70,11 +74,19 @@ def build() -> click.Group:
 
 
 def _wants_help(argv: list[str]) -> bool:
+    if argv[:1] == ["launch"]:  # after the persona, --help is the harness's
+        from burn.cli.launch import wants_help
+
+        return wants_help(argv[1:])
     return not argv or "--help" in argv or "-h" in argv
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["launch"] and not _wants_help(args):
+        from burn.cli.launch import fast_main  # no click: the wrapper's overhead is the product
+
+        sys.exit(fast_main(args[1:]))
     if _wants_help(args) and not os.environ.get("BURN_PLAIN_HELP"):
         from rich_click.patch import patch  # rich help only when help is shown
 
@@ -83,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(cli: click.Group, args: list[str]) -> int:
+    import click
+
     from burn.store.errors import BurnError
 
     try:

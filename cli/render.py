@@ -127,14 +127,19 @@ def emit(
         raise ValueError(fmt)
 
 
-def emit_json_strings(items: Iterable[str], key: str, out: IO[str]) -> None:
-    """A JSON listing from already-encoded items, streamed."""
+def emit_json_strings(
+    items: Iterable[str], key: str, out: IO[str], extra: dict[str, Any] | None = None
+) -> None:
+    """A JSON listing from already-encoded items, streamed; `extra` keys come after."""
     out.write('{"schema": 1, "' + key + '": [')
     first = True
     for s in items:
         out.write(s if first else ",\n" + s)
         first = False
-    out.write("]}\n")
+    out.write("]")
+    for k, v in (extra or {}).items():
+        out.write(f", {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}")
+    out.write("}\n")
 
 
 def emit_one(obj: dict[str, Any], out: IO[str] | None = None) -> None:

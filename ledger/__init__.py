@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "Home": "home",
+    "Launch": "launcher",
+    "launch": "launcher",
     "Ledger": "ledger",
     "RecordError": "record",
     "make_body": "record",
@@ -33,5 +35,6 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from .home import Home
+    from .launcher import Launch, launch
     from .ledger import Ledger
     from .record import RecordError, make_body, public, usd_to_micros

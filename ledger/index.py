@@ -20,7 +20,7 @@ from .usage import TOKEN_KINDS
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -29,13 +29,14 @@ CREATE TABLE records(
   persona TEXT, version TEXT, source TEXT, harness TEXT, host TEXT,
   started_at INTEGER, ended_at INTEGER, duration_ms INTEGER, exit_code INTEGER,
   parent TEXT, cost_micros INTEGER, total_tokens INTEGER, fidelity TEXT, repo TEXT,
-  models TEXT, kind TEXT, agent TEXT, pricing TEXT);
+  models TEXT, kind TEXT, agent TEXT, pricing TEXT, launch_id TEXT);
 -- The public JSON of each record, apart: slim record rows keep big scans fast.
 CREATE TABLE bodies(seq INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE sessions(seq INTEGER NOT NULL, session_id TEXT NOT NULL);
 CREATE TABLE usage(seq INTEGER NOT NULL, model TEXT NOT NULL, tier TEXT, granularity TEXT,
   input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER,
-  cache_write_5m_tokens INTEGER, cache_write_1h_tokens INTEGER, reasoning_tokens INTEGER);
+  cache_write_5m_tokens INTEGER, cache_write_1h_tokens INTEGER, reasoning_tokens INTEGER,
+  session TEXT, agent TEXT);
 CREATE TABLE tags(seq INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
 CREATE TABLE versions(b3 TEXT PRIMARY KEY, sha256 TEXT NOT NULL, name TEXT, source TEXT,
   stored_at INTEGER);
@@ -69,6 +70,8 @@ INDEX_DDL = (
     "CREATE INDEX tags_seq ON tags(seq)",
     "CREATE INDEX tags_kv ON tags(key, value)",
     "CREATE INDEX records_harness_agent ON records(harness, agent)",
+    "CREATE INDEX records_launch ON records(launch_id)",
+    "CREATE INDEX usage_session ON usage(session)",
 )
 INGEST_TABLES = ("cursors", "seen", "labels", "dirty")
 INDEXES = tuple(stmt.split()[2] for stmt in INDEX_DDL)
@@ -283,10 +286,14 @@ class Index:
                     rec["host"], started, ended, rec["duration_ms"], rec["exit_code"], rec["parent"],
                     rec["cost_micros"], rec["total_tokens"], rec["fidelity"], rec.get("repo"),
                     ",".join(rec["models"]), rec.get("kind"), rec.get("agent"), rec["pricing"],
+                    rec.get("launch_id"),
                 )
             )  # fmt: skip
             bodies.append((seq, orjson.dumps(rec).decode()))
             sessions += [(seq, s) for s in rec["sessions"]]
+            # Whose usage a row is: its own session/agent when the record spans several
+            # (a launch), else the record's.
+            only = rec["sessions"][0] if len(rec["sessions"]) == 1 else None
             usage += [
                 (
                     seq,
@@ -294,14 +301,15 @@ class Index:
                     r.get("tier"),
                     r.get("granularity"),
                     *(r["usage"].get(k) for k in TOKEN_KINDS),
+                    *((r["session"], r.get("agent")) if "session" in r else (only, rec.get("agent"))),
                 )
                 for r in rec["by_model"]
             ]
             tags += [(seq, k, v) for k, v in rec["tags"].items()]
-        c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 21)})", records)
+        c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 22)})", records)
         c.executemany("INSERT INTO bodies VALUES (?, ?)", bodies)
         c.executemany("INSERT INTO sessions VALUES (?, ?)", sessions)
-        c.executemany("INSERT INTO usage VALUES (?,?,?,?,?,?,?,?,?,?)", usage)
+        c.executemany("INSERT INTO usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", usage)
         c.executemany("INSERT INTO tags VALUES (?, ?, ?)", tags)
         c.executemany("INSERT INTO problems VALUES (?, ?, ?)", problems)
         if bulk:

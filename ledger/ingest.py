@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import stamps
 from .ledger import Ledger
 from .readers import Cursor, Reader, UsageEvent
 from .record import make_body
@@ -45,6 +46,7 @@ class IngestReport:
     skipped: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     harnesses: list[str] = field(default_factory=list)
+    launches: list[tuple[str, str]] = field(default_factory=list)  # settled: launch id, why
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,16 +75,18 @@ def ingest(
     ledger: Ledger,
     harnesses: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> IngestReport:
+    wait: bool = True,
+) -> IngestReport | None:
     """Read every harness's logs from their cursors and append records for new usage.
 
     One ingest at a time per home (a file lock): two at once would both see the same
-    growth and record it twice.
+    growth and record it twice. With wait=False, return None at once if one is running
+    (a launch's live tick: the running ingest does the work).
     """
     from burn.store.locking import file_lock
 
-    with file_lock(ledger.home.root / "ingest.lock"):
-        return _ingest(ledger, harnesses, progress)
+    with file_lock(ledger.home.root / "ingest.lock", wait=wait) as held:
+        return _ingest(ledger, harnesses, progress) if held else None
 
 
 def _ingest(
@@ -115,16 +119,31 @@ def _ingest(
     dirty = conn.execute(
         "SELECT harness, session, agent, first_ts, last_ts FROM dirty ORDER BY harness, session, agent"
     ).fetchall()
-    bodies = []
-    for harness, session, agent, first, last in dirty:
+    # Sessions a launch claimed wait for its end; ended launches get their one record.
+    from .settle import already_recorded, launch_body, plan
+
+    todo = plan(ledger, conn, dirty, report.problems)
+    bodies: list[dict[str, Any]] = []
+    finished = list(todo.free)
+    for stamp, why, groups in todo.settle:
+        if already_recorded(conn, stamp):  # its record landed, its stamp was not removed
+            todo.free += groups  # later growth of its sessions: plain records
+            finished += groups
+            continue
+        bodies.append(launch_body(ledger, conn, stamp, why, groups, pricing))
+        finished += groups
+    for harness, session, agent, first, last in todo.free:
         body = _growth_record(ledger, conn, (harness, session, agent or None), [first, last], pricing)
         if body is not None:
             bodies.append(body)
     ledger.append_many(bodies)  # one chain, one ref update, one fsync
     report.records = len(bodies)
+    report.launches = [(s.id, why) for s, why, _g in todo.settle]
     conn.executemany(
-        "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", [d[:3] for d in dirty]
+        "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", [d[:3] for d in finished]
     )
+    for stamp, _why, _groups in todo.settle:
+        stamps.remove(stamp)
     return report
 
 
@@ -211,6 +230,40 @@ def _growth_record(
 ) -> dict[str, Any] | None:
     """The record body holding what the logs say beyond what the ledger holds, if anything."""
     harness, session, agent = group
+    by_model, cwd = growth_rows(conn, group)
+    if not by_model:
+        return None
+    cost, pricing_id = _cost(by_model, pricing)
+    launch = _launch_of(conn, harness, session)
+    if launch is not None:  # a launch's session that grew after the launch was recorded
+        name, version, source, launch_fields = launch
+    else:
+        name, version, source = _persona(ledger, conn, harness, agent)
+        launch_fields = {}
+    stamps = sorted(stamps)
+    return make_body(
+        persona=name,
+        version=version,
+        source=source,
+        host=ledger.host,
+        harness=harness,
+        started_at=stamps[0],
+        ended_at=stamps[-1],
+        sessions=[session],
+        by_model=by_model,
+        cost_micros=cost,
+        pricing=pricing_id,
+        kind="ingest",
+        agent=agent,
+        cwd=cwd,
+        **launch_fields,
+    )
+
+
+def growth_rows(conn: sqlite3.Connection, group: Group) -> tuple[list[dict[str, Any]], str | None]:
+    """The usage rows (by model and tier) the logs hold for a group beyond the ledger,
+    and the session's working directory."""
+    harness, session, agent = group
     now = {
         (model, tier): row
         for model, tier, *row in conn.execute(
@@ -227,8 +280,7 @@ def _growth_record(
         (model, tier): row
         for model, tier, *row in conn.execute(
             f"SELECT u.model, u.tier, {_SUMS} FROM usage u JOIN records r ON r.seq = u.seq"
-            " JOIN sessions s ON s.seq = u.seq"
-            " WHERE s.session_id = ? AND r.harness = ? AND r.agent IS ? GROUP BY u.model, u.tier",
+            " WHERE u.session = ? AND r.harness = ? AND u.agent IS ? GROUP BY u.model, u.tier",
             (session, harness, agent),
         )
     }
@@ -236,27 +288,22 @@ def _growth_record(
     for model in sorted({m for m, _t in now}):
         for tier, usage in _growth(model, now, recorded).items():
             by_model.append({"model": model, "tier": tier, "granularity": meta[0], "usage": usage})
-    if not by_model:
+    return by_model, meta[1]
+
+
+def _launch_of(
+    conn: sqlite3.Connection, harness: str, session: str
+) -> tuple[str, str | None, str, dict[str, Any]] | None:
+    """The launch that last recorded a session, if one did: its later growth is its too."""
+    row = conn.execute(
+        "SELECT r.persona, r.version, r.source, r.launch_id, r.parent FROM usage u"
+        " JOIN records r ON r.seq = u.seq WHERE u.session = ? AND r.harness IS ?"
+        " AND r.launch_id IS NOT NULL ORDER BY r.seq DESC LIMIT 1",
+        (session, harness),
+    ).fetchone()
+    if row is None:
         return None
-    cost, pricing_id = _cost(by_model, pricing)
-    name, version, source = _persona(ledger, conn, harness, agent)
-    stamps = sorted(stamps)
-    return make_body(
-        persona=name,
-        version=version,
-        source=source,
-        host=ledger.host,
-        harness=harness,
-        started_at=stamps[0],
-        ended_at=stamps[-1],
-        sessions=[session],
-        by_model=by_model,
-        cost_micros=cost,
-        pricing=pricing_id,
-        kind="ingest",
-        agent=agent,
-        cwd=meta[1],
-    )
+    return row[0], row[1], row[2], {"launch_id": row[3], "parent": row[4]}
 
 
 def _sums(row: Any) -> dict[str, int | None]:

@@ -137,17 +137,59 @@ class Ledger:
             rows.append(d)
         return rows
 
-    def log_text(self, q: Query, columns: list[tuple[str, str, bool]], align: bool = True) -> list[str]:
-        """Matching records as text lines formatted by SQL expressions (query.text_lines)."""
-        return self.index.read(lambda c: text_lines(c, q, columns, align))
+    def log_text(
+        self,
+        q: Query,
+        columns: list[tuple[str, str, bool]],
+        align: bool = True,
+        rollup: bool = False,
+        first: list[list[str]] | None = None,
+    ) -> list[str]:
+        """Matching records as text lines formatted by SQL expressions (query.text_lines);
+        with `rollup`, columns may read `temp.rollup` (see rollup.cell)."""
 
-    def log_json(self, q: Query) -> list[str]:
-        """Matching records as their stored public JSON text, newest first."""
-        return self.index.read(lambda c: list(records_json(c, q)))
+        def run(conn: Any) -> list[str]:
+            if rollup:
+                from .rollup import build
+
+                build(conn)
+            return text_lines(conn, q, columns, align, first)
+
+        return self.index.read(run)
+
+    def log_json(self, q: Query, rollup: bool = False) -> list[str]:
+        """Matching records as their stored public JSON text, newest first; with `rollup`,
+        each launch's record also carries its rolled-up spend under "rollup"."""
+        if not rollup:
+            return self.index.read(lambda c: list(records_json(c, q)))
+
+        def run(conn: Any) -> list[str]:
+            import json
+
+            from .rollup import build, of
+
+            build(conn)
+            out = []
+            for text, launch_id, kind in list(select(conn, q, _JSON_AND_LAUNCH)):
+                if kind == "launch" and launch_id:
+                    text = json.dumps({**json.loads(text), "rollup": of(conn, launch_id)})
+                out.append(text)
+            return out
+
+        return self.index.read(run)
+
+    def running(self) -> list[dict[str, Any]]:
+        """Launches still running, with the spend ingest has seen for them so far."""
+        from .running import running
+
+        return running(self)
 
     def show(self, ref: str) -> dict[str, Any]:
         """One record by id or unique prefix."""
         return self.index.read(lambda c: find_record(c, ref))
+
+
+_JSON_AND_LAUNCH = "(SELECT json FROM bodies b WHERE b.seq = records.seq), launch_id, kind"
 
 
 def _now_iso() -> str:

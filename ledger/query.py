@@ -26,6 +26,7 @@ COLUMNS = {
     "exit": "exit_code",
     "exit_code": "exit_code",
     "kind": "kind",
+    "launch": "launch_id",
 }
 SPECIAL = ("version", "model", "session", "id", "record", "commit", "repo")
 KNOWN_KEYS = tuple(sorted((*COLUMNS, *SPECIAL)))
@@ -191,13 +192,18 @@ def select(conn: sqlite3.Connection, q: Query, columns: str = LIST_COLUMNS) -> I
 
 
 def text_lines(
-    conn: sqlite3.Connection, q: Query, columns: list[tuple[str, str, bool]], align: bool = True
+    conn: sqlite3.Connection,
+    q: Query,
+    columns: list[tuple[str, str, bool]],
+    align: bool = True,
+    first: list[list[str]] | None = None,
 ) -> list[str]:
     """Matching records as lines of text, every cell formatted by SQLite.
 
     `columns` are (header, SQL expression, right-aligned). Formatting tens of thousands
     of rows cell by cell in Python costs most of a second; SQLite does it in C, in one
-    pass that hands back one string per row. With `align`, the first line is the header.
+    pass that hands back one string per row. With `align`, the first line is the header,
+    and `first` are rows of ready cells to put above the records (running launches).
     """
     where, params = compile_query(conn, q)
     sep = " || char(31) || " if align else " || ' ' || "
@@ -206,10 +212,9 @@ def text_lines(
     if q.limit is not None:
         sql += f" LIMIT {int(q.limit)}"
     lines = [r[0] for r in conn.execute(sql, params)]
-    if not align or not lines:
+    if not align or not (lines or first):
         return lines
-    rows = [line.split("\x1f") for line in lines]
-    rows.insert(0, [h for h, _e, _r in columns])
+    rows = [[h for h, _e, _r in columns], *(first or []), *(line.split("\x1f") for line in lines)]
     widths = [max(map(len, col)) for col in zip(*rows, strict=True)]
     spec = "  ".join(
         f"%{'' if right else '-'}{w}s" for w, (_h, _e, right) in zip(widths, columns, strict=True)

@@ -97,16 +97,18 @@ def make_body(
             usage = check_usage(row.get("usage", {}), where)
         except ValueError as e:
             raise RecordError(str(e), field=f"{where}.usage") from e
-        rows.append(
-            {
-                "model": model,
-                "tier": row.get("tier", "base"),
-                "granularity": granularity,
-                "usage": usage,
-                "coverage": coverage(usage),
-                "fidelity": fidelity_class(granularity, usage, cost_micros is not None),
-            }
-        )
+        clean = {
+            "model": model,
+            "tier": row.get("tier", "base"),
+            "granularity": granularity,
+            "usage": usage,
+            "coverage": coverage(usage),
+            "fidelity": fidelity_class(granularity, usage, cost_micros is not None),
+        }
+        if row.get("session") is not None:  # a launch record spans sessions and agents:
+            clean["session"] = str(row["session"])  # each row says whose it is, so later
+            clean["agent"] = row.get("agent")  # growth is netted against the right one
+        rows.append(clean)
     if cost_micros is not None and (
         not isinstance(cost_micros, int) or isinstance(cost_micros, bool) or cost_micros < 0
     ):

@@ -1,0 +1,235 @@
+"""`burn launch`: run a harness under a persona and record what it spent.
+
+The wrapper must cost next to nothing, so `burn launch` does not go through click: `main`
+sends it to `fast_main`, which parses by hand and imports the ledger only when it is used
+(`--no-burn` and `BURN=0` exec the command without importing it at all). The click
+command below exists for `--help`, the docs and in-process callers; both run `execute`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+USAGE = "usage: burn launch PERSONA[@VERSION] [--tag KEY=VALUE]... [--tier NAME] [--no-burn] -- COMMAND..."
+_OPT_OUT = {"0", "false", "off", "no"}
+
+
+class _Usage(Exception):
+    pass
+
+
+class _Help(Exception):
+    pass
+
+
+def __getattr__(name: str) -> Any:
+    """The click command, built on first use: the wrapper itself never imports click."""
+    if name == "launch":
+        return _command()
+    raise AttributeError(name)
+
+
+def _command() -> Any:
+    import click
+
+    @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+    @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Tag the record (repeatable).")
+    @click.option("--tier", metavar="NAME", help="Launch the persona's tier NAME (recorded as tag tier).")
+    @click.option("--no-burn", is_flag=True, help="Run the command without recording anything.")
+    @click.argument("persona", metavar="PERSONA[@VERSION]")
+    @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+    def launch(
+        tags: tuple[str, ...], tier: str | None, no_burn: bool, persona: str, command: tuple[str, ...]
+    ) -> None:
+        """Run COMMAND as a launch of PERSONA and record its spend, exactly once.
+
+        The pending stamp is written before COMMAND starts; spend shows in `burn log` while
+        it runs (ingested every second); when it ends, however it ends, one record holds the
+        sessions it made. Its exit code passes through (killed by signal N: 128+N, not found:
+        127). Claude launches get a preallocated `--session-id`, so matching is exact.
+        Nested launches (inside another: BURN_LAUNCH_ID is set) become its children.
+
+        `--no-burn`, BURN=0 (or false/off) and AGENTWORKFORCE_BURN=0 run COMMAND with no
+        ledger at all.
+
+        \b
+        Example:
+          burn launch reviewer --tag ticket=ABC-12 -- claude -p "review the diff"
+        """
+        args = [a for kv in tags for a in ("--tag", kv)] + (["--tier", tier] if tier else [])
+        args += (["--no-burn"] if no_burn else []) + [persona, "--", *command]
+        raise click.exceptions.Exit(fast_main(args))
+
+    return launch
+
+
+def parse(args: Sequence[str]) -> tuple[str, list[str], dict[str, str], str | None, bool]:
+    """PERSONA, COMMAND, tags, tier, no_burn. Options may come before or after PERSONA;
+    COMMAND starts after `--`, or at the first word after PERSONA."""
+    tags: dict[str, str] = {}
+    tier, no_burn, persona = None, False, None
+    rest = list(args)
+    while rest:
+        word = rest.pop(0)
+        if word == "--":
+            break
+        if not word.startswith("-") or word == "-":
+            if persona is None:
+                persona = word
+                continue
+            rest.insert(0, word)
+            break
+        name, eq, inline = word.partition("=")
+        if name in ("--tag", "--tier"):
+            if not eq:
+                if not rest:
+                    raise _Usage(f"{name} needs a value")
+                inline = rest.pop(0)
+            if name == "--tier":
+                tier = inline
+                continue
+            key, sep, value = inline.partition("=")
+            if not sep or not key:
+                raise _Usage(f"--tag {inline!r} is not KEY=VALUE")
+            tags[key] = value
+        elif word == "--no-burn":
+            no_burn = True
+        elif word in ("-h", "--help"):
+            raise _Help
+        else:
+            raise _Usage(f"unknown option {word}")
+    if persona is None:
+        raise _Usage("PERSONA is missing")
+    if not rest:
+        raise _Usage("COMMAND is missing: write it after --")
+    return persona, rest, tags, tier, no_burn
+
+
+def wants_help(args: Sequence[str]) -> bool:
+    """`burn launch --help`, but not `burn launch reviewer -- claude --help`."""
+    try:
+        parse(args)
+    except _Help:
+        return True
+    except _Usage:
+        return False
+    return False
+
+
+def fast_main(args: Sequence[str]) -> int:
+    try:
+        persona, argv, tags, tier, no_burn = parse(args)
+    except _Usage as e:
+        sys.stderr.write(f"burn: error: {e}\n{USAGE}\n")
+        return 2
+    except _Help:
+        sys.stderr.write(USAGE + "\n")
+        return 0
+    if no_burn or any(
+        os.environ.get(k, "").strip().lower() in _OPT_OUT for k in ("BURN", "AGENTWORKFORCE_BURN")
+    ):
+        return _exec(argv)
+    return execute(persona, argv, tags, tier)
+
+
+def _exec(argv: list[str]) -> int:
+    """Become the command: no wrapper left, so exit codes and signals are the command's."""
+    sys.stdout.flush()
+    try:
+        os.execvp(argv[0], argv)
+    except FileNotFoundError:
+        sys.stderr.write(f"burn: {argv[0]}: command not found\n")
+        return 127
+    except OSError as e:
+        sys.stderr.write(f"burn: {argv[0]}: {e.strerror}\n")
+        return 126
+    return 0  # pragma: no cover - exec does not return
+
+
+def execute(persona: str, argv: list[str], tags: dict[str, str], tier: str | None) -> int:
+    from burn.ledger.launcher import Launch
+    from burn.store.errors import AmbiguousVersion, PersonaError, PersonaNotFound, UsageError, VersionNotFound
+
+    try:
+        current = Launch.begin(persona, argv, tags=tags, tier=tier)
+    except (PersonaError, PersonaNotFound, VersionNotFound, AmbiguousVersion, UsageError) as e:
+        sys.stderr.write(f"burn: error: {e}\n")  # a persona that does not resolve: nothing runs
+        return e.exit_code
+    code = _spawn_and_wait(current.argv, current.env)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        record = current.end(code)
+    except KeyboardInterrupt:
+        sys.stderr.write("burn: interrupted; the next `burn ingest` records this launch\n")
+        return code
+    if current.warning:
+        sys.stderr.write(f"burn: warning: {current.warning} (details in $BURN_HOME/logs/burn.log)\n")
+    elif record is not None and sys.stderr.isatty():
+        sys.stderr.write(_summary(record))
+    return code
+
+
+def _spawn_and_wait(argv: list[str], env: dict[str, str]) -> int:
+    import subprocess
+
+    try:
+        proc = subprocess.Popen(argv, env=env)
+    except FileNotFoundError:
+        sys.stderr.write(f"burn: {argv[0]}: command not found\n")
+        return 127
+    except OSError as e:
+        sys.stderr.write(f"burn: {argv[0]}: {e.strerror}\n")
+        return 126
+
+    def forward(signum: int, _frame: Any) -> None:
+        try:
+            proc.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if forwards_interrupt(proc.pid):
+            forward(signum, frame)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGHUP, forward)
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGQUIT, interrupt)
+    code = proc.wait()
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(s, signal.SIG_DFL)
+    return 128 - code if code < 0 else code
+
+
+def forwards_interrupt(child: int) -> bool:
+    """Whether a SIGINT the wrapper got must be passed on to its child.
+
+    Not when the child is in the terminal's foreground process group: a Ctrl-C there
+    already reached it, and a second one makes a harness that asks "press Ctrl-C again
+    to exit" quit. Yes when there is no terminal, or the child runs in another group:
+    then the signal came from `kill` and only the wrapper got it."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return True
+    try:
+        return os.tcgetpgrp(fd) != os.getpgid(child)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _summary(record: dict[str, Any]) -> str:
+    cost = record.get("cost_micros")
+    money = "unknown cost" if cost is None else f"${cost / 1_000_000:,.2f}"
+    tokens = record.get("total_tokens")
+    size = "unknown tokens" if tokens is None else f"{tokens:,} tokens"
+    who = (
+        f"{record['persona']}@{record['version_short']}" if record.get("version_short") else record["persona"]
+    )
+    return f"burn: {who}  {money}  {size}  record {record['id'][:12]}\n"

@@ -1,0 +1,213 @@
+"""The launch protocol (DESIGN section 6), for `burn launch` and any Python launcher.
+
+    from burn.ledger import launch
+    with launch("reviewer", ["claude", "-p", "review the diff"]) as l:
+        l.exit_code = subprocess.run(l.argv, env=l.env).returncode
+    print(l.record["cost_usd"])
+
+`begin` resolves the persona and writes the pending stamp before anything spawns; the
+caller spawns `l.argv` with `l.env` (it carries BURN_LAUNCH_ID, and BURN_PARENT when this
+launch runs inside another); a background tick ingests every second so spend shows live;
+`end` writes the launcher's last word, runs the final ingest that settles the stamp into
+one record, and returns it. A ledger failure after the persona resolved is written once to
+`$BURN_HOME/logs/burn.log` and never stops the launch: the child runs all the same.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import stamps
+from .harnesses import prepare
+from .ledger import Ledger
+
+TICK_S = 1.0
+OPT_OUT = {"0", "false", "off", "no"}
+
+
+def opted_out(env: Mapping[str, str] = os.environ) -> bool:
+    """`BURN=0` (or false/off/no) or `AGENTWORKFORCE_BURN=0`: run without the ledger."""
+    return any(env.get(k, "").strip().lower() in OPT_OUT for k in ("BURN", "AGENTWORKFORCE_BURN"))
+
+
+class Launch:
+    """One launch between `begin` and `end`. Spawn `argv` with `env`; set `exit_code`."""
+
+    def __init__(self, ledger: Ledger, argv: list[str], env: dict[str, str]) -> None:
+        self.ledger = ledger
+        self.argv = argv
+        self.env = env
+        self.id = str(uuid.uuid4())
+        self.exit_code: int | None = None
+        self.record: dict[str, Any] | None = None
+        self.persona = ""
+        self.version: str | None = None
+        self.harness: str | None = None
+        self.warning: str | None = None  # set when the ledger failed; the launch went on
+        self._fd: int | None = None
+        self._stamp: Path | None = None
+        self._t0 = time.monotonic()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    # -- start -------------------------------------------------------------------------
+
+    @classmethod
+    def begin(
+        cls,
+        persona: str,
+        argv: Sequence[str] = (),
+        *,
+        tags: Mapping[str, str] | None = None,
+        tier: str | None = None,
+        cwd: str | Path | None = None,
+        ledger: Ledger | None = None,
+        live: bool = True,
+    ) -> Launch:
+        """Resolve the persona (a bad name raises BurnError: nothing spawns), then write
+        the stamp. Anything else that fails is warned about and the launch goes on."""
+        from .personas import resolve
+
+        ledger = ledger or Ledger.open()
+        where = str(Path(cwd) if cwd else Path.cwd())
+        resolved = resolve(ledger, persona, tier=tier, cwd=Path(where), store=False)
+        prepared = prepare(list(argv), where, resolved.spec.get("harness"))
+        env = dict(os.environ)
+        parent = env.get("BURN_LAUNCH_ID") or None  # the launch this one runs inside
+        env.update({k: str(v) for k, v in (resolved.spec.get("env") or {}).items()})
+        launch = cls(ledger, prepared.argv, env)
+        launch.persona, launch.version, launch.harness = resolved.name, resolved.version.id, prepared.harness
+        env["BURN_LAUNCH_ID"] = launch.id
+        env["BURN_PERSONA"] = f"{resolved.name}@{resolved.version.short}"
+        if parent:
+            env["BURN_PARENT"] = parent
+        else:
+            env.pop("BURN_PARENT", None)
+        all_tags = dict(tags or {})
+        if resolved.tier:
+            all_tags.setdefault("tier", resolved.tier)
+        data = {
+            "schema": 1,
+            "launch_id": launch.id,
+            "persona": resolved.name,
+            "version": resolved.version.id,
+            "source": resolved.source,
+            "spec": resolved.spec,
+            "tags": all_tags,
+            "harness": prepared.harness,
+            "argv0": Path(argv[0]).name if argv else None,
+            "cwd": where,
+            "spawned_epoch": time.time(),
+            "pid": os.getpid(),
+            "parent": parent,
+            "session_id": prepared.session_id,
+            "session_dir": prepared.session_dir,
+        }
+        try:
+            path = ledger.home.pending_dir / f"{launch.id}.json"
+            stamps.write_json(path, data)
+            launch._stamp, launch._fd = path, stamps.hold(path)
+        except Exception as e:  # a full disk or a read-only home never stops the launch
+            launch._warn("could not write the launch stamp", e)
+            return launch
+        if live:
+            launch._ticker = threading.Thread(target=launch._tick, name="burn-tick", daemon=True)
+            launch._ticker.start()
+        return launch
+
+    def _harnesses(self) -> list[str] | None:
+        return [self.harness] if self.harness else None
+
+    def _tick(self) -> None:
+        """Ingest every second while the child runs, skipping a tick when another ingest
+        holds the lock. Its own Ledger: a SQLite connection belongs to one thread."""
+        from .ingest import ingest
+
+        ledger = Ledger.open(self.ledger.home.root)
+        while not self._stop.wait(TICK_S):
+            try:
+                ingest(ledger, self._harnesses(), wait=False)
+            except Exception as e:
+                self._warn("a live ingest failed", e)
+        ledger.index.close()
+
+    # -- end ---------------------------------------------------------------------------
+
+    def end(self, exit_code: int | None = None) -> dict[str, Any] | None:
+        """Write the launcher's last word, settle the stamp into the launch's record, and
+        return that record (None when the ledger failed; the reason is in `warning`)."""
+        if exit_code is not None:
+            self.exit_code = exit_code
+        if self._stamp is None:
+            return None
+        self._stop.set()
+        try:
+            duration = int((time.monotonic() - self._t0) * 1000)
+            stamps.write_json(
+                self._stamp.with_suffix(".end"),
+                {"exit_code": self.exit_code, "ended_epoch": time.time(), "duration_ms": duration},
+            )
+            if self._ticker is not None:
+                self._ticker.join()
+            from .ingest import ingest
+
+            ingest(self.ledger, self._harnesses())
+            self.record = self._find_record()
+        except Exception as e:
+            self._warn("could not record the launch (the next `burn ingest` settles it)", e)
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)  # the launcher is done: its stamp may now be settled by anyone
+                self._fd = None
+        return self.record
+
+    def _find_record(self) -> dict[str, Any] | None:
+        def find(conn: Any) -> str | None:
+            row = conn.execute(
+                "SELECT id FROM records WHERE launch_id = ? AND kind = 'launch'", (self.id,)
+            ).fetchone()
+            return row[0] if row else None
+
+        record_id = self.ledger.index.read(find)
+        return self.ledger.show(record_id) if record_id else None
+
+    def _warn(self, what: str, error: BaseException) -> None:
+        """Once per launch, to the log file; `warning` says it for the caller."""
+        if self.warning is not None:
+            return
+        self.warning = f"{what}: {type(error).__name__}: {error}"
+        try:
+            import traceback
+
+            log = self.ledger.home.log_dir / "burn.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a") as f:
+                f.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} launch {self.id}: {self.warning}\n")
+                f.write("".join(traceback.format_exception(error)))
+        except OSError:
+            pass
+
+
+@contextmanager
+def launch(
+    persona: str,
+    argv: Sequence[str] = (),
+    *,
+    tags: Mapping[str, str] | None = None,
+    tier: str | None = None,
+    cwd: str | Path | None = None,
+    ledger: Ledger | None = None,
+) -> Iterator[Launch]:
+    """Wrap your own spawn: the launch is recorded however the block ends."""
+    current = Launch.begin(persona, argv, tags=tags, tier=tier, cwd=cwd, ledger=ledger)
+    try:
+        yield current
+    finally:
+        current.end()

@@ -1,0 +1,77 @@
+"""Rolled-up spend of nested launches: a launch's own records plus, at any depth, those of
+the launches started inside it (`parent` = its launch id).
+
+Own and rolled-up spend are two views of the same records, never added together: a
+child's spend is in its own row and again in each ancestor's rolled-up total.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from .usage import TOKEN_KINDS
+
+_SUMS = ", ".join(f"sum(u.{k}) AS {k}, count(u.{k}) AS has_{k}" for k in TOKEN_KINDS)
+
+# (root, member) for every launch and every launch below it; UNION drops repeats, so a
+# launch with several records (late growth) is one member, and cycles cannot loop.
+_TREE = """
+WITH RECURSIVE tree(root, member) AS (
+  SELECT launch_id, launch_id FROM records WHERE kind = 'launch' AND launch_id IS NOT NULL
+  UNION
+  SELECT tree.root, r.launch_id FROM records r JOIN tree ON r.parent = tree.member
+  WHERE r.launch_id IS NOT NULL
+)
+"""
+
+
+def build(conn: sqlite3.Connection) -> None:
+    """Fill `temp.rollup` (launch_id -> rolled-up cost and tokens) for this connection."""
+    conn.execute("DROP TABLE IF EXISTS temp.rollup")
+    conn.execute(
+        "CREATE TEMP TABLE rollup AS " + _TREE + "SELECT t.root AS launch_id,"
+        " count(DISTINCT x.seq) AS records,"
+        " CASE WHEN count(DISTINCT x.seq) = count(DISTINCT CASE WHEN x.cost_micros IS NOT NULL"
+        " THEN x.seq END) THEN (SELECT sum(y.cost_micros) FROM records y WHERE y.launch_id IN"
+        " (SELECT member FROM tree WHERE root = t.root)) END AS cost_micros,"
+        " count(DISTINCT CASE WHEN x.cost_micros IS NULL THEN x.seq END) AS unpriced,"
+        " (SELECT sum(y.total_tokens) FROM records y WHERE y.launch_id IN"
+        " (SELECT member FROM tree WHERE root = t.root)) AS total_tokens"
+        " FROM tree t JOIN records x ON x.launch_id = t.member GROUP BY t.root"
+    )
+    conn.execute("CREATE UNIQUE INDEX temp.rollup_id ON rollup(launch_id)")
+
+
+def usage(conn: sqlite3.Connection, launch_id: str) -> dict[str, int | None]:
+    row = conn.execute(
+        _TREE + f"SELECT {_SUMS} FROM usage u JOIN records x ON x.seq = u.seq"
+        " WHERE x.launch_id IN (SELECT member FROM tree WHERE root = ?)",
+        (launch_id,),
+    ).fetchone()
+    return {k: (row[2 * i] if row[2 * i + 1] else None) for i, k in enumerate(TOKEN_KINDS)}
+
+
+def of(conn: sqlite3.Connection, launch_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT records, cost_micros, unpriced, total_tokens FROM temp.rollup WHERE launch_id = ?",
+        (launch_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return {
+        "records": row[0],
+        "cost_micros": row[1],
+        "cost_usd": row[1] / 1_000_000 if row[1] is not None else None,
+        "unpriced_records": row[2],
+        "total_tokens": row[3],
+        "usage": usage(conn, launch_id),
+    }
+
+
+def cell(own: str, column: str) -> str:
+    """SQL for a table cell: the rolled-up value on a launch's row, else the record's own."""
+    return (
+        f"CASE WHEN kind = 'launch' AND launch_id IS NOT NULL THEN"
+        f" (SELECT {column} FROM temp.rollup r WHERE r.launch_id = records.launch_id) ELSE {own} END"
+    )
