@@ -22,7 +22,8 @@ def demo(home: Path | None) -> None:
 
     Creates personas with two versions each, records a week of launches, writes two
     Claude Code transcripts (one with a subagent), then shows the log, a persona's
-    versions with their spend, what changed between them, an ingest and a summary.
+    versions with their spend, what changed between them, a launch of each reviewer
+    version (a stand-in `claude` that writes a real transcript), an ingest and a summary.
 
     \b
     Example:
@@ -47,17 +48,22 @@ def demo(home: Path | None) -> None:
     result = build_demo(home)
     write_demo_transcripts(home / "claude")
     os.chdir(result.project)  # the demo's own project, so its .burn/personas is the cwd layer
+    _demo_harness_on_path(home / "bin")
     v = result.versions
     click.echo(
         f"Recorded {result.records} launches: reviewer@{v['reviewer'][0]} and its edit "
         f"reviewer@{v['reviewer'][1]}, planner@{v['planner'][0]} and planner@{v['planner'][1]}.\n"
     )
+    review = ["--", "claude", "-p", "review the diff", "--demo-output"]
     steps = [
         ["log", "persona=reviewer", "-n", "6"],
         ["persona", "log", "reviewer"],
         ["persona", "diff", f"reviewer@{v['reviewer'][0]}", f"reviewer@{v['reviewer'][1]}"],
         ["log", "--oneline", "persona=planner", "ticket=DEMO-1"],
         ["ingest"],
+        ["launch", f"reviewer@{v['reviewer'][0]}", *review, "3600"],
+        ["launch", f"reviewer@{v['reviewer'][1]}", *review, "1500"],
+        ["log", "kind=launch"],
         ["summary", "--by", "persona,harness"],
         ["fsck"],
     ]
@@ -72,3 +78,14 @@ def demo(home: Path | None) -> None:
         f"Plain git reads it:   git --git-dir {shlex.quote(str(home / 'ledger.git'))} log --all --oneline"
     )
     click.echo(f"Remove it:            rm -rf {shlex.quote(str(home))}")
+
+
+def _demo_harness_on_path(bin_dir: Path) -> None:
+    """A stand-in `claude` first on PATH, for the demo's launches only."""
+    import sys
+
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shim = bin_dir / "claude"
+    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m burn.ledger.demo_harness "$@"\n')
+    shim.chmod(0o755)
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"

@@ -60,6 +60,8 @@ def _command() -> Any:
         Example:
           burn launch reviewer --tag ticket=ABC-12 -- claude -p "review the diff"
         """
+        if command[:1] == ("--",):  # click keeps a `--` that follows PERSONA
+            command = command[1:]
         args = [a for kv in tags for a in ("--tag", kv)] + (["--tier", tier] if tier else [])
         args += (["--no-burn"] if no_burn else []) + [persona, "--", *command]
         raise click.exceptions.Exit(fast_main(args))

@@ -100,8 +100,8 @@ def run(cli: click.Group, args: list[str]) -> int:
     from burn.store.errors import BurnError
 
     try:
-        cli.main(args=args, prog_name="burn", standalone_mode=False)
-        return 0
+        code = cli.main(args=args, prog_name="burn", standalone_mode=False)
+        return code if isinstance(code, int) else 0  # an Exit(n) comes back as n here
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:

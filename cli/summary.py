@@ -33,20 +33,28 @@ def _short(version: str | None) -> str:
 @click.option(
     "--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only records with this tag (repeatable)."
 )
+@click.option(
+    "--rollup",
+    is_flag=True,
+    help="Count a nested launch's spend under the launch at the top of its tree.",
+)
 @click.argument("filters", nargs=-1, metavar="[KEY=VALUE]...")
 @since_until
 @format_option()
-def summary(by: str, tag: str | None, tags: tuple[str, ...], filters: tuple[str, ...],
+def summary(by: str, tag: str | None, tags: tuple[str, ...], rollup: bool, filters: tuple[str, ...],
             since: str | None, until: str | None, fmt: str) -> None:  # fmt: skip
     """Totals grouped by persona, version, model, harness, day, session or a tag.
 
     Costs are priced with the current price table from the stored usage; a cost the
     source reported is kept as reported; records with unknown cost are counted, never $0.
+    Each record counts once: under its own persona, or with --rollup under the persona
+    of the outermost launch it ran inside.
 
     \b
     Examples:
       burn summary --by persona,version --since 7d
       burn summary --by day --group-by-tag ticket --format json
+      burn summary --by persona --rollup
     """
     from burn.ledger.query import Query, parse_filters
     from burn.ledger.summary import summary as run
@@ -58,7 +66,7 @@ def summary(by: str, tag: str | None, tags: tuple[str, ...], filters: tuple[str,
         since=parse_when(since) if since else None,
         until=parse_when(until) if until else None,
     )
-    rows = run(ledger(), q, keys, tag)
+    rows = run(ledger(), q, keys, tag, rollup)
     group_cols = [Column(k, k, _short if k == "version" else text) for k in keys]
     group_cols += [Column(f"tag:{tag}", tag, text)] if tag else []
     if fmt == "table":

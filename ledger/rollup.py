@@ -75,3 +75,31 @@ def cell(own: str, column: str) -> str:
         f"CASE WHEN kind = 'launch' AND launch_id IS NOT NULL THEN"
         f" (SELECT {column} FROM temp.rollup r WHERE r.launch_id = records.launch_id) ELSE {own} END"
     )
+
+
+# Each record's top-most launch: its own launch, then parent after parent while the
+# parent is a launch on record. UNION (not UNION ALL): a cycle ends instead of looping.
+_ROOTS = """
+CREATE TEMP TABLE rollup_root AS
+WITH RECURSIVE launches(launch_id, seq, parent) AS (
+  SELECT launch_id, seq, parent FROM records WHERE kind = 'launch' AND launch_id IS NOT NULL
+),
+up(seq, at, parent, depth) AS (
+  SELECT seq, launch_id, parent, 0 FROM records
+  UNION
+  SELECT up.seq, l.launch_id, l.parent, up.depth + 1 FROM up JOIN launches l ON l.launch_id = up.parent
+  WHERE up.depth < 1000
+)
+SELECT up.seq AS seq, coalesce((SELECT l.seq FROM launches l WHERE l.launch_id = up.at), up.seq) AS root_seq
+FROM up WHERE up.depth = (SELECT max(depth) FROM up u2 WHERE u2.seq = up.seq)
+GROUP BY up.seq
+"""
+
+
+def build_roots(conn: sqlite3.Connection) -> str:
+    """Fill `temp.rollup_root` (record seq -> seq of the launch at the top of its tree);
+    returns the FROM clause that gives `rr`, the root record, beside `r`."""
+    conn.execute("DROP TABLE IF EXISTS temp.rollup_root")
+    conn.execute(_ROOTS)
+    conn.execute("CREATE UNIQUE INDEX temp.rollup_root_seq ON rollup_root(seq)")
+    return "records r JOIN temp.rollup_root m ON m.seq = r.seq JOIN records rr ON rr.seq = m.root_seq"

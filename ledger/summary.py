@@ -29,12 +29,19 @@ GROUPS = {
 }
 
 
-def summary(ledger: Ledger, q: Query, by: list[str], tag: str | None = None) -> list[dict[str, Any]]:
-    """One row per group, biggest cost first."""
+# keys that name who spent: with rollup, a nested launch's spend counts under its root's
+ROLLED = ("persona", "version", "harness", "source", "host")
+
+
+def summary(
+    ledger: Ledger, q: Query, by: list[str], tag: str | None = None, rollup: bool = False
+) -> list[dict[str, Any]]:
+    """One row per group, biggest cost first. With `rollup`, a record's spend is grouped
+    under the launch at the top of its nesting tree (each token still counted once)."""
     for key in by:
         if key not in GROUPS:
             raise UsageError(f"cannot group by {key!r}", fix=f"use any of {', '.join(GROUPS)}")
-    return ledger.index.read(lambda conn: _summary(conn, q, by, tag, _prices()))
+    return ledger.index.read(lambda conn: _summary(conn, q, by, tag, _prices(), rollup))
 
 
 def _prices() -> Any:
@@ -46,11 +53,16 @@ def _prices() -> Any:
 
 
 def _summary(
-    conn: sqlite3.Connection, q: Query, by: list[str], tag: str | None, prices: Any
+    conn: sqlite3.Connection, q: Query, by: list[str], tag: str | None, prices: Any, rollup: bool = False
 ) -> list[dict[str, Any]]:
     where, params = compile_query(conn, q)
     where = where.replace("records.", "r.")  # compiled filters name the table `records`
-    keys = [GROUPS[k] for k in by]
+    records = "records r"
+    if rollup:
+        from .rollup import build_roots
+
+        records = build_roots(conn)
+    keys = [GROUPS[k].replace("r.", "rr.") if rollup and k in ROLLED else GROUPS[k] for k in by]
     names = list(by)
     if tag is not None:
         keys.append("(SELECT t.value FROM tags t WHERE t.seq = r.seq AND t.key = ?)")
@@ -78,7 +90,7 @@ def _summary(
     unpriced: set[str] = set()
     for values in conn.execute(
         f"SELECT {select_keys}u.model, u.tier, r.pricing IS 'reported', {sums}"
-        f" FROM records r JOIN usage u ON u.seq = r.seq WHERE {where}"
+        f" FROM {records} JOIN usage u ON u.seq = r.seq WHERE {where}"
         f" GROUP BY {group_keys}, u.model, u.tier, r.pricing IS 'reported'",
         args,
     ):
@@ -107,9 +119,9 @@ def _summary(
     if "model" in by:
         unknown = f"({unknown}) OR (r.pricing IS 'reported' AND NOT {one_model})"
     source = (
-        "records r"
+        records
         if "model" not in by
-        else "records r JOIN (SELECT DISTINCT seq, model FROM usage) u ON u.seq = r.seq"
+        else f"{records} JOIN (SELECT DISTINCT seq, model FROM usage) u ON u.seq = r.seq"
     )
     for values in conn.execute(
         f"SELECT {select_keys}count(*), sum(r.fidelity IS NOT 'full'), sum({reported_cost}), sum({unknown})"

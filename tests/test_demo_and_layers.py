@@ -21,7 +21,13 @@ def test_demo_runs_on_a_throwaway_home_and_leaves_ours_alone(tmp_path: Path, bur
         "$ burn persona diff reviewer@",
     ):
         assert command in r.out
-    assert "~ prompt:" in r.out and re.search(r"ok: 29 records, 4 persona versions", r.out)
+    assert "~ prompt:" in r.out and re.search(r"ok: 31 records, 4 persona versions", r.out)
+    # one launch of the stand-in claude per reviewer version, each a priced record
+    old_v, new_v = re.search(r"burn persona diff reviewer@(\w+) reviewer@(\w+)", r.out).groups()
+    table = r.out.split("$ burn log kind=launch\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [row.split()[3] for row in table[1:]] == [f"reviewer@{new_v}", f"reviewer@{old_v}"]
+    for row in table[1:]:
+        assert re.search(r"claude-sonnet-4-5\s+[\d,]+\s+\$0\.\d\d\s+[\d.]+s\s+0$", row), row
     # the demo's own transcripts are ingested (the subagent named by its Task call), never ours
     assert "$ burn ingest\n3 new records from 15 responses" in r.out
     assert re.search(r"^code-reviewer\s+claude\s+1\s", r.out, flags=re.M)
@@ -37,7 +43,7 @@ def test_demo_runs_on_a_throwaway_home_and_leaves_ours_alone(tmp_path: Path, bur
         ).stdout
     )["versions"]
     new, old = rows
-    assert new["launches"] == old["launches"] == 9
+    assert new["launches"] == old["launches"] == 10  # 9 recorded + 1 real launch each
     assert new["mean_cost_micros"] < old["mean_cost_micros"]  # the edit made reviews cheaper
     fsck = subprocess.run(["git", "--git-dir", str(demo_home / "ledger.git"), "fsck", "--full", "--strict"])
     assert fsck.returncode == 0
