@@ -105,6 +105,9 @@ def _ingest(
             except OSError as e:
                 report.skipped["unreadable directory"] += 1
                 report.problems.append(f"{root}: cannot list: {e.strerror}")
+        for text in reader.unreadable:  # directories under the roots that could not be listed
+            report.skipped["unreadable directory"] += 1
+            report.problems.append(text)
     report.files = len(work)
     for done, (reader, path) in enumerate(work, 1):
         if progress:

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..usage import PROMPT_KINDS
-from . import Cursor, ReadResult, UsageEvent
+from . import Cursor, ReadResult, UsageEvent, find
 from .lines import skip_with_detail
 
 HARNESS = "opencode"
@@ -61,6 +61,7 @@ class OpenCodeReader:
 
     def __init__(self) -> None:
         self._parents: dict[Path, dict[str, str | None]] = {}  # data dir -> session -> parent
+        self.unreadable: list[str] = []
 
     def roots(self) -> list[Path]:
         own = os.environ.get("OPENCODE_DATA_DIR")
@@ -73,10 +74,15 @@ class OpenCodeReader:
 
     def files(self, root: Path) -> Iterator[Path]:
         # legacy files first, then the db: a message in both ends with the db's report
-        yield from sorted((root / "storage" / "message").glob("*/*.json"), key=str)
+        base = root / "storage" / "message"  # <session>/<message>.json
+        names = find(base, lambda name: name.endswith(".json"), self.unreadable)
+        yield from (p for p in names if p.parent.parent == base)
         for db in [root / "opencode.db", *sorted(root.glob("opencode-*.db"))]:
-            if db.is_file():
-                yield db
+            try:
+                if db.is_file():
+                    yield db
+            except OSError:
+                pass  # an unsearchable data dir: its storage/message was noted as unreadable
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
         if path.suffix == ".db":
