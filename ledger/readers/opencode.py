@@ -180,7 +180,8 @@ class OpenCodeReader:
             return result
         try:
             rows = conn.execute(
-                "SELECT id, session_id, time_updated, data FROM message"
+                # data as bytes: a row that is not UTF-8 is one malformed row, not a failed query
+                "SELECT id, session_id, time_updated, CAST(data AS BLOB) FROM message"
                 " WHERE time_updated >= ? AND instr(data, '\"assistant\"') > 0"
                 " AND instr(data, '\"tokens\"') > 0 ORDER BY time_updated, id",
                 (max(0, mark - MARGIN_MS),),
@@ -288,7 +289,8 @@ def _db_steps(conn: sqlite3.Connection, message_id: Any) -> list[dict[str, Any]]
 
     try:
         rows = conn.execute(
-            "SELECT data FROM part WHERE message_id = ? AND instr(data, '\"step-finish\"') > 0 ORDER BY id",
+            "SELECT CAST(data AS BLOB) FROM part WHERE message_id = ?"
+            " AND instr(data, '\"step-finish\"') > 0 ORDER BY id",
             (message_id,),
         ).fetchall()
     except sqlite3.OperationalError as e:
