@@ -87,6 +87,8 @@ class ClaudeReader:
             if text is not None:
                 meta["agent"] = prompt_link(text)
         if kind != "assistant" or not isinstance(message, dict):
+            if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+                raise ValueError(f"unknown line type {kind!r} carries usage")  # never dropped silently
             return
         for block in message.get("content") or []:
             if (
