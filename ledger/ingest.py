@@ -109,6 +109,9 @@ def _ingest(
             except OSError as e:
                 report.skipped["unreadable directory"] += 1
                 report.problems.append(f"{root}: cannot list: {e.strerror}")
+        for text in reader.unreadable:  # directories under the roots that could not be listed
+            report.skipped["unreadable directory"] += 1
+            report.problems.append(text)
     report.files = len(work)
     for done, (reader, path) in enumerate(work, 1):
         if progress:
@@ -159,8 +162,10 @@ def _ingest_file(
     cursor = Cursor(row[0], row[1], row[2], json.loads(row[3] or "{}")) if row else Cursor()
     try:
         st = path.stat()
-    except OSError:
+    except OSError as e:
         report.skipped["vanished file"] += 1
+        gone = "vanished before it was read" if isinstance(e, FileNotFoundError) else "cannot stat"
+        report.problems.append(f"{path}: {gone}: {e.strerror}")
         return
     if row and st.st_ino == cursor.inode and st.st_size == cursor.size == cursor.offset:
         return  # unchanged since the last read: not even opened

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -58,6 +58,7 @@ class ReadResult:
 
 class Reader(Protocol):
     harness: str
+    unreadable: list[str]  # "dir: cannot list: reason" for each directory files() could not list
 
     def roots(self) -> list[Path]:
         """Where this harness keeps its logs (its own env var, else its default)."""
@@ -70,6 +71,19 @@ class Reader(Protocol):
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
         """Events from `cursor` on; the returned cursor is where the next read starts."""
         ...
+
+
+def find(base: Path, match: Callable[[str], bool], unreadable: list[str]) -> list[Path]:
+    """Files under `base` whose names match, sorted. A directory that cannot be listed is
+    noted in `unreadable` and the walk goes on (Path.rglob would skip it silently); a
+    missing one is not an error (a harness never installed, a directory removed meanwhile)."""
+
+    def note(e: OSError) -> None:
+        if not isinstance(e, FileNotFoundError):
+            unreadable.append(f"{e.filename}: cannot list: {e.strerror}")
+
+    found = [Path(d, n) for d, _dirs, names in os.walk(base, onerror=note) for n in names if match(n)]
+    return sorted(found, key=str)
 
 
 def env_root(var: str, default: str) -> Path:

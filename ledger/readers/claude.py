@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import Cursor, ReadResult, UsageEvent, env_root
+from . import Cursor, ReadResult, UsageEvent, env_root, find
 from .lines import complete_lines, json_object, problem, start
 
 HARNESS = "claude"
@@ -30,6 +30,9 @@ def prompt_link(prompt: str) -> str:
 class ClaudeReader:
     harness = HARNESS
 
+    def __init__(self) -> None:
+        self.unreadable: list[str] = []
+
     def roots(self) -> list[Path]:
         import os
 
@@ -41,7 +44,7 @@ class ClaudeReader:
     def files(self, root: Path) -> Iterator[Path]:
         # sorted: `<session>.jsonl` comes before `<session>/subagents/...` ('.' < '/'),
         # so a Task call's agent name is known before its subagent's spend is read
-        yield from sorted((root / "projects").rglob("*.jsonl"), key=str)
+        yield from find(root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable)
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
 
@@ -84,6 +87,8 @@ class ClaudeReader:
             if text is not None:
                 meta["agent"] = prompt_link(text)
         if kind != "assistant" or not isinstance(message, dict):
+            if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+                raise ValueError(f"unknown line type {kind!r} carries usage")  # never dropped silently
             return
         for block in message.get("content") or []:
             if (

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import Cursor, ReadResult, UsageEvent, env_root
+from . import Cursor, ReadResult, UsageEvent, env_root, find
 from .lines import complete_lines, json_object, skip_with_detail, start
 
 HARNESS = "codex"
@@ -64,13 +64,14 @@ class CodexReader:
     def __init__(self) -> None:
         self._paths: dict[str, Path] | None = None  # thread id -> rollout path (for subagent roots)
         self._roots: dict[str, str] = {}
+        self.unreadable: list[str] = []
 
     def roots(self) -> list[Path]:
         return [env_root("CODEX_HOME", "~/.codex")]
 
     def files(self, root: Path) -> Iterator[Path]:
         for sub in ("sessions", "archived_sessions"):
-            yield from sorted((root / sub).rglob("rollout-*.jsonl"), key=str)
+            yield from find(root / sub, _is_rollout, self.unreadable)
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
 
@@ -274,6 +275,10 @@ class CodexReader:
         if not isinstance(payload, dict) or obj.get("type") != "session_meta":
             return None
         return _spawn_parent(payload.get("source"))
+
+
+def _is_rollout(name: str) -> bool:
+    return name.startswith("rollout-") and name.endswith(".jsonl")
 
 
 def _spawn(source: Any) -> dict[str, Any] | None:

@@ -40,7 +40,8 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
         return
     with f:
         f.seek(offset)
-        carry = b""
+        pending: list[bytes] = []  # pieces of the unfinished line (joined once, at its end)
+        held = 0
         lineno = int(meta.get("lines", 0)) if offset else 0
         skipping = meta.pop("skipping", None) == "1"  # inside a line too long to keep
         while True:
@@ -51,23 +52,36 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
                 return
             if not chunk:
                 if skipping:  # the long line goes on past the end: resume skipping next run
-                    result.cursor.offset += len(carry)
                     meta["skipping"] = "1"
+                    text = f"longer than {MAX_LINE} bytes, unfinished: skipped so far"
+                    skip_with_detail(result, path, lineno + 1, text, "line too long")
                 return
-            parts = (carry + chunk).split(b"\n")
-            carry = parts.pop()
-            for line in parts:
+            if skipping:  # drop bytes up to the long line's end without keeping them
+                end = chunk.find(b"\n")
+                if end < 0:
+                    result.cursor.offset += len(chunk)
+                    continue
                 lineno += 1
-                result.cursor.offset += len(line) + 1
+                result.cursor.offset += end + 1
                 meta["lines"] = str(lineno)
-                if skipping:
-                    skipping = False
-                    skip_with_detail(result, path, lineno, f"longer than {MAX_LINE} bytes", "line too long")
-                elif line:
-                    yield lineno, line
-            if len(carry) > MAX_LINE:  # never hold a giant line in memory
-                result.cursor.offset += len(carry)
-                carry = b""
+                skipping = False
+                skip_with_detail(result, path, lineno, f"longer than {MAX_LINE} bytes", "line too long")
+                chunk = chunk[end + 1 :]
+            pending.append(chunk)
+            held += len(chunk)
+            if b"\n" in chunk:
+                parts = b"".join(pending).split(b"\n")
+                carry = parts.pop()
+                pending, held = [carry], len(carry)
+                for line in parts:
+                    lineno += 1
+                    result.cursor.offset += len(line) + 1
+                    meta["lines"] = str(lineno)
+                    if line:
+                        yield lineno, line
+            if held > MAX_LINE:  # never hold a giant line in memory
+                result.cursor.offset += held
+                pending, held = [], 0
                 skipping = True
 
 

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..usage import PROMPT_KINDS
-from . import Cursor, ReadResult, UsageEvent
+from . import Cursor, ReadResult, UsageEvent, find
 from .lines import skip_with_detail
 
 HARNESS = "opencode"
@@ -61,6 +61,7 @@ class OpenCodeReader:
 
     def __init__(self) -> None:
         self._parents: dict[Path, dict[str, str | None]] = {}  # data dir -> session -> parent
+        self.unreadable: list[str] = []
 
     def roots(self) -> list[Path]:
         own = os.environ.get("OPENCODE_DATA_DIR")
@@ -73,10 +74,15 @@ class OpenCodeReader:
 
     def files(self, root: Path) -> Iterator[Path]:
         # legacy files first, then the db: a message in both ends with the db's report
-        yield from sorted((root / "storage" / "message").glob("*/*.json"), key=str)
+        base = root / "storage" / "message"  # <session>/<message>.json
+        names = find(base, lambda name: name.endswith(".json"), self.unreadable)
+        yield from (p for p in names if p.parent.parent == base)
         for db in [root / "opencode.db", *sorted(root.glob("opencode-*.db"))]:
-            if db.is_file():
-                yield db
+            try:
+                if db.is_file():
+                    yield db
+            except OSError:
+                pass  # an unsearchable data dir: its storage/message was noted as unreadable
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
         if path.suffix == ".db":
@@ -174,7 +180,8 @@ class OpenCodeReader:
             return result
         try:
             rows = conn.execute(
-                "SELECT id, session_id, time_updated, data FROM message"
+                # data as bytes: a row that is not UTF-8 is one malformed row, not a failed query
+                "SELECT id, session_id, time_updated, CAST(data AS BLOB) FROM message"
                 " WHERE time_updated >= ? AND instr(data, '\"assistant\"') > 0"
                 " AND instr(data, '\"tokens\"') > 0 ORDER BY time_updated, id",
                 (max(0, mark - MARGIN_MS),),
@@ -282,7 +289,8 @@ def _db_steps(conn: sqlite3.Connection, message_id: Any) -> list[dict[str, Any]]
 
     try:
         rows = conn.execute(
-            "SELECT data FROM part WHERE message_id = ? AND instr(data, '\"step-finish\"') > 0 ORDER BY id",
+            "SELECT CAST(data AS BLOB) FROM part WHERE message_id = ?"
+            " AND instr(data, '\"step-finish\"') > 0 ORDER BY id",
             (message_id,),
         ).fetchall()
     except sqlite3.OperationalError as e:
