@@ -12,13 +12,14 @@ import os
 import sys
 import time
 import uuid
+from itertools import pairwise
 
 from .harnesses import claude_project_dir
 
 
 def main(argv: list[str]) -> int:
     session, output = str(uuid.uuid4()), 1200
-    for flag, value in zip(argv, argv[1:], strict=False):
+    for flag, value in pairwise(argv):
         if flag == "--session-id":
             session = value
         elif flag == "--demo-output":

@@ -96,10 +96,16 @@ GROUP BY up.seq
 """
 
 
-def build_roots(conn: sqlite3.Connection) -> str:
-    """Fill `temp.rollup_root` (record seq -> seq of the launch at the top of its tree);
-    returns the FROM clause that gives `rr`, the root record, beside `r`."""
+def build_roots(conn: sqlite3.Connection) -> None:
+    """Fill `temp.rollup_root` (record seq -> seq of the launch at the top of its tree)."""
     conn.execute("DROP TABLE IF EXISTS temp.rollup_root")
     conn.execute(_ROOTS)
     conn.execute("CREATE UNIQUE INDEX temp.rollup_root_seq ON rollup_root(seq)")
-    return "records r JOIN temp.rollup_root m ON m.seq = r.seq JOIN records rr ON rr.seq = m.root_seq"
+
+
+def root_column(expr: str) -> str:
+    """`expr` over `r` (e.g. r.persona), read from the root launch of `r` instead."""
+    return (
+        f"(SELECT {expr.replace('r.', 'rr.')} FROM records rr"
+        " WHERE rr.seq = (SELECT m.root_seq FROM temp.rollup_root m WHERE m.seq = r.seq))"
+    )

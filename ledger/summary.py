@@ -57,12 +57,12 @@ def _summary(
 ) -> list[dict[str, Any]]:
     where, params = compile_query(conn, q)
     where = where.replace("records.", "r.")  # compiled filters name the table `records`
-    records = "records r"
+    keys = [GROUPS[k] for k in by]
     if rollup:
-        from .rollup import build_roots
+        from .rollup import build_roots, root_column
 
-        records = build_roots(conn)
-    keys = [GROUPS[k].replace("r.", "rr.") if rollup and k in ROLLED else GROUPS[k] for k in by]
+        build_roots(conn)
+        keys = [root_column(GROUPS[k]) if k in ROLLED else GROUPS[k] for k in by]
     names = list(by)
     if tag is not None:
         keys.append("(SELECT t.value FROM tags t WHERE t.seq = r.seq AND t.key = ?)")
@@ -90,7 +90,7 @@ def _summary(
     unpriced: set[str] = set()
     for values in conn.execute(
         f"SELECT {select_keys}u.model, u.tier, r.pricing IS 'reported', {sums}"
-        f" FROM {records} JOIN usage u ON u.seq = r.seq WHERE {where}"
+        f" FROM records r JOIN usage u ON u.seq = r.seq WHERE {where}"
         f" GROUP BY {group_keys}, u.model, u.tier, r.pricing IS 'reported'",
         args,
     ):
@@ -119,9 +119,9 @@ def _summary(
     if "model" in by:
         unknown = f"({unknown}) OR (r.pricing IS 'reported' AND NOT {one_model})"
     source = (
-        records
+        "records r"
         if "model" not in by
-        else f"{records} JOIN (SELECT DISTINCT seq, model FROM usage) u ON u.seq = r.seq"
+        else "records r JOIN (SELECT DISTINCT seq, model FROM usage) u ON u.seq = r.seq"
     )
     for values in conn.execute(
         f"SELECT {select_keys}count(*), sum(r.fidelity IS NOT 'full'), sum({reported_cost}), sum({unknown})"

@@ -437,7 +437,7 @@ def test_nested_launches_roll_up_exactly_once_with_a_killed_child(burn, tmp_path
     assert "cost (rollup)" in table.splitlines()[0]
     own = {row["persona"]: row for row in json.loads(burn("summary", "--format", "json").out)["rows"]}
     assert own["security-auditor"]["usage"]["output_tokens"] == 90
-    (top,) = json.loads(burn("summary", "--rollup", "--format", "json").out)["rows"]
+    (top,) = json.loads(burn("summary", "--rollup", "kind=launch", "--format", "json").out)["rows"]
     assert top["persona"] == "planner" and top["records"] == 3, "all spend under the outermost launch"
     assert top["usage"]["output_tokens"] == everything["output_tokens"]
     assert top["cost_micros"] == sum(own_costs)
