@@ -151,8 +151,9 @@ def launch_body(
     end = stamp.end or {}
     ended = end.get("ended_epoch")
     version = d.get("version")
-    if version and d.get("spec") is not None:
-        ledger.specs.put(d["spec"], source=d.get("source", "user"))  # its launcher may have died first
+    known = conn.execute("SELECT 1 FROM versions WHERE b3 = ?", (version,)).fetchone()
+    if version and not known and d.get("spec") is not None:  # store it once, with its first record
+        ledger.specs.put(d["spec"], source=d.get("source", "user"))
     return make_body(
         persona=d["persona"],
         version=version,
