@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -44,7 +44,9 @@ def overhead(work: Path, runs: int, env: dict[str, str]) -> dict[str, float]:
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(ROOT)], check=True)
     burn = str(venv / "bin" / "burn")
     true = "/bin/true" if Path("/bin/true").exists() else "true"
-    subprocess.run([burn, "launch", "reviewer", "--", true], env=env, cwd=work, check=True)  # warm: pyc, index
+    subprocess.run(
+        [burn, "launch", "reviewer", "--", true], env=env, cwd=work, check=True
+    )  # warm: pyc, index
     direct, wrapped = [], []
     for _ in range(runs):  # interleaved, so drift on a shared VM hits both alike
         direct.append(timed([true], env, work))
@@ -62,7 +64,15 @@ def tick(work: Path, lines: int, runs: int, env: dict[str, str]) -> dict[str, fl
     tree = work / "history"
     print(f"generating a {lines:,}-line Claude history ...", flush=True)
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "gen_logs.py"), str(tree), "--lines", str(lines), "--harness", "claude"],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "gen_logs.py"),
+            str(tree),
+            "--lines",
+            str(lines),
+            "--harness",
+            "claude",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -77,7 +87,9 @@ def tick(work: Path, lines: int, runs: int, env: dict[str, str]) -> dict[str, fl
     first = ingest(ledger, ["claude"])
     cold = time.perf_counter() - t
     assert first is not None
-    print(f"cold ingest of the history: {cold:.2f} s, {first.files} files, {first.records} records", flush=True)
+    print(
+        f"cold ingest of the history: {cold:.2f} s, {first.files} files, {first.records} records", flush=True
+    )
     times, reads = [], 0
     for _ in range(runs):
         t = time.perf_counter()
@@ -114,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         env["BURN_HOME"] = str(work / "home-history")
         t = tick(work, args.history_lines, args.runs, env)
         print(
-            f"idle tick over {t['files']} files: p50 {t['tick_p50_ms']:.1f} ms, p99 {t['tick_p99_ms']:.1f} ms; "
-            f"files re-read by ticks: {t['files_read_by_ticks']}"
+            f"idle tick over {t['files']} files: p50 {t['tick_p50_ms']:.1f} ms,"
+            f" p99 {t['tick_p99_ms']:.1f} ms; files re-read by ticks: {t['files_read_by_ticks']}"
         )
     return 0
 

@@ -143,13 +143,18 @@ def _exec(argv: list[str]) -> int:
     sys.stdout.flush()
     try:
         os.execvp(argv[0], argv)
-    except FileNotFoundError:
-        sys.stderr.write(f"burn: {argv[0]}: command not found\n")
-        return 127
     except OSError as e:
-        sys.stderr.write(f"burn: {argv[0]}: {e.strerror}\n")
-        return 126
+        return _not_started(argv[0], e)
     return 0  # pragma: no cover - exec does not return
+
+
+def _not_started(command: str, error: OSError) -> int:
+    """A shell's codes: 127 when the command is not found, 126 when it cannot run."""
+    if isinstance(error, FileNotFoundError):
+        sys.stderr.write(f"burn: {command}: command not found\n")
+        return 127
+    sys.stderr.write(f"burn: {command}: {error.strerror}\n")
+    return 126
 
 
 def execute(persona: str, argv: list[str], tags: dict[str, str], tier: str | None) -> int:
@@ -180,12 +185,8 @@ def _spawn_and_wait(argv: list[str], env: dict[str, str]) -> int:
 
     try:
         proc = subprocess.Popen(argv, env=env)
-    except FileNotFoundError:
-        sys.stderr.write(f"burn: {argv[0]}: command not found\n")
-        return 127
     except OSError as e:
-        sys.stderr.write(f"burn: {argv[0]}: {e.strerror}\n")
-        return 126
+        return _not_started(argv[0], e)
 
     def forward(signum: int, _frame: Any) -> None:
         try:
