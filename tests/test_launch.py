@@ -313,7 +313,6 @@ def test_a_session_no_stamp_claims_keeps_its_ingest_attribution(burn, tmp_path: 
     wait_for(ready)
     subprocess.run(["claude", "--fake-out", "999", "--fake-ready", str(outside)], check=True)
     assert proc.wait(timeout=60) == 0
-    recs = records(burn)
     assert burn("ingest").code == 0
     recs = records(burn)
     launch = [r for r in recs if r["kind"] == "launch"]
