@@ -12,7 +12,6 @@ later completed adds only the difference, and a lost index only means re-reading
 from __future__ import annotations
 
 import importlib
-import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -20,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .ingest_read import _UPSERT_SEEN as _UPSERT_SEEN
+from .ingest_read import ReadTotals, changed_files, read_logs
+from .ingest_read import _seen_row as _seen_row
 from .ledger import Ledger
-from .readers import Cursor, Reader, UsageEvent
+from .readers import Reader
 from .record import make_body
 from .usage import TOKEN_KINDS
 
@@ -106,21 +108,27 @@ def _ingest(
                 report.skipped["unreadable directory"] += 1
                 report.problems.append(f"{root}: cannot list: {e.strerror}")
     report.files = len(work)
-    for done, (reader, path) in enumerate(work, 1):
+    jobs, weights = changed_files(conn, work, report.skipped)
+    done = len(work) - len(jobs)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
         if progress:
             progress(done, len(work))
-        _ingest_file(conn, reader, path, report, pricing)
+
+    totals = ReadTotals()
+    read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
+    report.files_read, report.lines, report.events = totals.files_read, totals.lines, totals.events
+    report.skipped.update(totals.skipped)
+    report.problems += totals.problems[: max(0, 50 - len(report.problems))]
     # Every session whose logs moved, also those a killed ingest left behind: its growth
     # is what the logs say beyond the records, so recording it again is a no-op.
     dirty = conn.execute(
         "SELECT harness, session, agent, first_ts, last_ts FROM dirty ORDER BY harness, session, agent"
     ).fetchall()
-    bodies = []
-    for harness, session, agent, first, last in dirty:
-        body = _growth_record(ledger, conn, (harness, session, agent or None), [first, last], pricing)
-        if body is not None:
-            bodies.append(body)
-    ledger.append_many(bodies)  # one chain, one ref update, one fsync
+    bodies = _growth_records(ledger, conn, dirty, pricing)
+    ledger.append_many(bodies, returning=False)  # one chain, one ref update, one fsync
     report.records = len(bodies)
     conn.executemany(
         "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", [d[:3] for d in dirty]
@@ -128,110 +136,73 @@ def _ingest(
     return report
 
 
-def _ingest_file(
-    conn: sqlite3.Connection,
-    reader: Reader,
-    path: Path,
-    report: IngestReport,
-    pricing: Any,
-) -> None:
-    key = str(path)
-    row = conn.execute('SELECT inode, size, "offset", meta FROM cursors WHERE path = ?', (key,)).fetchone()
-    cursor = Cursor(row[0], row[1], row[2], json.loads(row[3] or "{}")) if row else Cursor()
-    try:
-        st = path.stat()
-    except OSError:
-        report.skipped["vanished file"] += 1
-        return
-    if row and st.st_ino == cursor.inode and st.st_size == cursor.size == cursor.offset:
-        return  # unchanged since the last read: not even opened
-    result = reader.read(path, cursor)
-    report.files_read += 1
-    report.lines += result.lines
-    report.events += len(result.events)
-    report.skipped.update(result.skipped)
-    report.problems += result.problems[: max(0, 50 - len(report.problems))]
-    conn.execute("BEGIN")  # one transaction per file: its events and its cursor move together
-    try:
-        for link, name in result.labels.items():
-            conn.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", (reader.harness, link, name))
-        conn.executemany(_UPSERT_SEEN, [_seen_row(ev, pricing) for ev in result.events])
-        # Sessions to settle: an event marks the agent it came with (a response's agent
-        # stays as first seen in `seen`; a mark that finds no growth records nothing).
-        spans: dict[tuple[str, str, str], list[str]] = {}
-        for ev in result.events:
-            span = spans.setdefault((ev.harness, ev.session, ev.agent or ""), [ev.timestamp, ev.timestamp])
-            span[0], span[1] = min(span[0], ev.timestamp), max(span[1], ev.timestamp)
-        conn.executemany(
-            "INSERT INTO dirty VALUES (?, ?, ?, ?, ?) ON CONFLICT (harness, session, agent) DO UPDATE"
-            " SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-            [(*group, first, last) for group, (first, last) in spans.items()],
-        )
-        c = result.cursor
-        conn.execute(
-            "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?, ?)",
-            (key, c.inode, c.size, c.offset, json.dumps(c.meta, sort_keys=True)),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-# The last report of a response wins (its output count is final); its agent and first
-# timestamp stay as first seen, so a replay in a subagent file moves nothing.
-_UPSERT_SEEN = (
-    "INSERT INTO seen VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT (harness, session, key) DO UPDATE SET model = excluded.model, tier = excluded.tier,"
-    " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
-    " cache_read_tokens = excluded.cache_read_tokens,"
-    " cache_write_5m_tokens = excluded.cache_write_5m_tokens,"
-    " cache_write_1h_tokens = excluded.cache_write_1h_tokens,"
-    " reasoning_tokens = excluded.reasoning_tokens, cost_micros = excluded.cost_micros"
-)
-
-
-def _seen_row(ev: UsageEvent, pricing: Any) -> tuple[Any, ...]:
-    tier = ev.tier
-    if pricing is not None and ev.model and tier == "base":
-        basis = ev.usage if ev.request_prompt is None else {"input_tokens": ev.request_prompt}
-        tier = pricing.tier_for(ev.model, basis)
-    model = ev.model or "unknown"  # tokens of an unnamed model are kept, and priced as unknown
-    return (
-        ev.harness, ev.session, ev.key, ev.agent, model, tier, ev.granularity, ev.timestamp, ev.cwd,
-        *(ev.usage.get(k) for k in TOKEN_KINDS), ev.cost_micros,
-    )  # fmt: skip
-
-
 _SUMS = ", ".join(f"sum({k}), count({k})" for k in TOKEN_KINDS)
+
+# What the logs say (`seen`) and what the ledger holds (usage rows of its records) for every
+# session to settle, per agent, model and tier, in one query each. `dirty` names "no agent"
+# as '' where the tables hold NULL. `seen` is read whole for each session (the agent is not
+# in its key) and the groups not to settle are dropped after.
+_NOW = f"""
+SELECT s.harness, s.session, s.agent, s.model, s.tier, min(s.granularity), max(s.cwd), {_SUMS}
+FROM (SELECT DISTINCT harness, session FROM dirty) d
+  JOIN seen s ON s.harness = d.harness AND s.session = d.session
+GROUP BY s.harness, s.session, s.agent, s.model, s.tier"""
+_RECORDED = f"""
+SELECT d.harness, d.session, d.agent, u.model, u.tier, {_SUMS}
+FROM dirty d JOIN sessions s ON s.session_id = d.session
+  JOIN records r ON r.seq = s.seq AND r.harness = d.harness AND r.agent IS nullif(d.agent, '')
+  JOIN usage u ON u.seq = s.seq
+GROUP BY d.harness, d.session, d.agent, u.model, u.tier"""
+
+
+def _growth_records(
+    ledger: Ledger, conn: sqlite3.Connection, dirty: list[Any], pricing: Any
+) -> list[dict[str, Any]]:
+    """A record body for each session and agent to settle whose logs say more than the
+    ledger holds, in the order of `dirty`."""
+    now: dict[Group, dict[tuple[str, str], Any]] = {}
+    meta: dict[Group, list[Any]] = {}
+    for harness, session, agent, model, tier, granularity, cwd, *sums in conn.execute(_NOW):
+        group = (harness, session, agent)  # agent None: in `dirty` as ''
+        now.setdefault(group, {})[(model, tier)] = sums
+        m = meta.get(group)
+        if m is None:
+            meta[group] = [granularity, cwd]
+        else:  # min(granularity), max(cwd) over the group, NULLs ignored as SQL does
+            if granularity is not None and (m[0] is None or granularity < m[0]):
+                m[0] = granularity
+            if cwd is not None and (m[1] is None or cwd > m[1]):
+                m[1] = cwd
+    recorded: dict[Group, dict[tuple[str, str], Any]] = {}
+    for harness, session, agent, model, tier, *sums in conn.execute(_RECORDED):
+        recorded.setdefault((harness, session, agent or None), {})[(model, tier)] = sums
+    personas = _Personas(ledger, conn)
+    bodies = []
+    for harness, session, agent, first, last in dirty:
+        group = (harness, session, agent or None)
+        who = (harness, agent or None)
+        body = _growth_record(
+            ledger, who, session, [first, last], pricing,
+            now.get(group, {}), meta.get(group, [None, None]), recorded.get(group, {}), personas,
+        )  # fmt: skip
+        if body is not None:
+            bodies.append(body)
+    return bodies
 
 
 def _growth_record(
-    ledger: Ledger, conn: sqlite3.Connection, group: Group, stamps: list[str], pricing: Any
+    ledger: Ledger,
+    who: tuple[str, str | None],
+    session: str,
+    stamps: list[str],
+    pricing: Any,
+    now: dict[tuple[str, str], Any],
+    meta: list[Any],
+    recorded: dict[tuple[str, str], Any],
+    personas: _Personas,
 ) -> dict[str, Any] | None:
     """The record body holding what the logs say beyond what the ledger holds, if anything."""
-    harness, session, agent = group
-    now = {
-        (model, tier): row
-        for model, tier, *row in conn.execute(
-            f"SELECT model, tier, {_SUMS} FROM seen WHERE harness = ? AND session = ? AND agent IS ?"
-            " GROUP BY model, tier",
-            (harness, session, agent),
-        )
-    }
-    meta = conn.execute(
-        "SELECT min(granularity), max(cwd) FROM seen WHERE harness = ? AND session = ? AND agent IS ?",
-        (harness, session, agent),
-    ).fetchone()
-    recorded = {
-        (model, tier): row
-        for model, tier, *row in conn.execute(
-            f"SELECT u.model, u.tier, {_SUMS} FROM usage u JOIN records r ON r.seq = u.seq"
-            " JOIN sessions s ON s.seq = u.seq"
-            " WHERE s.session_id = ? AND r.harness = ? AND r.agent IS ? GROUP BY u.model, u.tier",
-            (session, harness, agent),
-        )
-    }
+    harness, agent = who
     by_model = []
     for model in sorted({m for m, _t in now}):
         for tier, usage in _growth(model, now, recorded).items():
@@ -239,7 +210,7 @@ def _growth_record(
     if not by_model:
         return None
     cost, pricing_id = _cost(by_model, pricing)
-    name, version, source = _persona(ledger, conn, harness, agent)
+    name, version, source = personas(harness, agent)
     stamps = sorted(stamps)
     return make_body(
         persona=name,
@@ -305,18 +276,29 @@ def _cost(by_model: list[dict[str, Any]], pricing: Any) -> tuple[int | None, str
     return total, pricing.id
 
 
-def _persona(
-    ledger: Ledger, conn: sqlite3.Connection, harness: str, agent: str | None
-) -> tuple[str, str | None, str]:
-    """The persona the harness itself names, at its newest stored version, else `none`."""
-    if agent is None:
-        return "none", None, "ingest"
-    row = conn.execute("SELECT name FROM labels WHERE harness = ? AND link = ?", (harness, agent)).fetchone()
-    if row is None:
-        return "none", None, "ingest"
-    name = row[0]
-    history = ledger.specs.history(name)
-    return name, (history[-1].version.id if history else None), "harness"
+class _Personas:
+    """The persona the harness itself names for an agent, at its newest stored version,
+    else `none`: the names of every agent to settle in one query, each name's versions once."""
+
+    def __init__(self, ledger: Ledger, conn: sqlite3.Connection) -> None:
+        self.ledger = ledger
+        self.names = {
+            (harness, link): name
+            for harness, link, name in conn.execute(
+                "SELECT l.harness, l.link, l.name FROM dirty d"
+                " JOIN labels l ON l.harness = d.harness AND l.link = d.agent"
+            )
+        }
+        self.versions: dict[str, str | None] = {}
+
+    def __call__(self, harness: str, agent: str | None) -> tuple[str, str | None, str]:
+        name = self.names.get((harness, agent)) if agent is not None else None
+        if name is None:
+            return "none", None, "ingest"
+        if name not in self.versions:
+            history = self.ledger.specs.history(name)
+            self.versions[name] = history[-1].version.id if history else None
+        return name, self.versions[name], "harness"
 
 
 def _price_table(ledger: Ledger) -> Any:

@@ -20,6 +20,8 @@ from .index import RECORDS_PREFIX, Index
 from .query import Query, find_record, records_json, select, text_lines
 from .record import RecordError, commit_message, iso_to_epoch, make_body, public, utc_iso
 
+PACK_BATCH = 64  # records in one append above which they are written as one pack
+
 
 class Ledger:
     def __init__(self, home: Home) -> None:
@@ -67,28 +69,52 @@ class Ledger:
             body = {**body, "version": stored.id}
         return self.append_many([body])[0]
 
-    def append_many(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Append several records as one chain with one ref update: all land, or none."""
-        from burn.store.gitrepo import cas_update, make_commit
+    def append_many(self, bodies: list[dict[str, Any]], *, returning: bool = True) -> list[dict[str, Any]]:
+        """Append several records as one chain with one ref update: all land, or none.
+        Return them as `burn show` prints them (nothing with `returning=False`).
+
+        A big batch (an ingest) is written as one pack instead of a loose object per
+        record, and, when this process has the index open, goes into it directly instead
+        of being read back from the commits by the next catch-up.
+        """
+        from burn.store.gitrepo import cas_update, commit_bytes, make_commit, object_id, write_pack
 
         if not bodies:
             return []
         who = f"burn <{self.host}@burn>".encode()
         prepared = [(commit_message(b), iso_to_epoch(b["started_at"])) for b in bodies]
-        ids: list[bytes] = []
+        chain: list[tuple[str, int, bytes]] = []
+        packed = len(bodies) >= PACK_BATCH
+        old_tip: list[bytes | None] = []
         with self.home.lock():
             trees = [self._persona_tree(b.get("version")) for b in bodies]
 
             def build(tip: bytes | None) -> bytes | None:
-                ids.clear()
+                chain.clear()
+                old_tip[:] = [tip]
                 parent = tip
+                now = int(time.time())
+                objects = []
                 for (message, when), tree in zip(prepared, trees, strict=True):
-                    parent = make_commit(self.repo, tree, [parent] if parent else [], message, who, when)
-                    ids.append(parent)
+                    parents = [parent] if parent else []
+                    if packed:
+                        raw = commit_bytes(tree, parents, message, who, when, now)
+                        parent = object_id(b"commit", raw)
+                        objects.append((parent, b"commit", raw))
+                    else:
+                        parent = make_commit(self.repo, tree, parents, message, who, when)
+                    chain.append((parent.decode(), when, message))
+                if objects:
+                    write_pack(self.home.repo_path, objects)
                 return parent
 
             cas_update(self.repo, self.record_ref, build)
-        return [public(b, i.decode()) for b, i in zip(bodies, ids, strict=True)]
+        if "index" in self.__dict__:
+            old = old_tip[0].decode() if old_tip and old_tip[0] else None
+            self.index.add_appended(self.record_ref, old, chain)
+        if not returning:
+            return []
+        return [public(b, sha) for b, (sha, _w, _m) in zip(bodies, chain, strict=True)]
 
     def _persona_tree(self, version: str | None) -> bytes:
         """The tree `{persona.json: spec}` shared by every record of a version."""

@@ -12,12 +12,15 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class UsageEvent:
-    """One billed response (or one cumulative step) of a harness session."""
+class UsageEvent(NamedTuple):
+    """One billed response (or one cumulative step) of a harness session.
+
+    Immutable; a named tuple rather than a frozen dataclass because readers make one per
+    log line with usage, and a frozen dataclass costs ten times as much to build.
+    """
 
     harness: str  # claude | codex | opencode
     session: str  # the harness session id; subagent spend carries its parent's id

@@ -28,11 +28,23 @@ def start(path: Path, cursor: Cursor, result: ReadResult) -> tuple[int, int] | N
 
 
 def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tuple[int, bytes]]:
-    """(line number, bytes) of each complete line from `offset`; a last line without its
-    newline is left for the next run. `result.cursor` follows what was consumed (its
-    meta["lines"] counts lines, so problems name real line numbers)."""
-    result.cursor.offset = offset
-    meta = result.cursor.meta
+    """(line number, bytes) of each complete, non-empty line from `offset`; a last line
+    without its newline is left for the next run. `result.cursor` follows what was consumed
+    (its meta["lines"] counts lines, so problems name real line numbers)."""
+    for before, batch in line_batches(path, offset, result):
+        for lineno, line in enumerate(batch, before + 1):
+            if line:
+                yield lineno, line
+
+
+def line_batches(path: Path, offset: int, result: ReadResult) -> Iterator[tuple[int, list[bytes]]]:
+    """The complete lines from `offset` as lists (empty lines included), each with the
+    number of the line before its first: `complete_lines` for loops that would rather not
+    resume a generator per line. When a list is handed out, `result.cursor` is already
+    past its last line."""
+    cursor = result.cursor
+    cursor.offset = offset
+    meta = cursor.meta
     try:
         f = path.open("rb")
     except OSError as e:
@@ -41,34 +53,39 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
     with f:
         f.seek(offset)
         carry = b""
-        lineno = int(meta.get("lines", 0)) if offset else 0
+        lineno = first = int(meta.get("lines", 0)) if offset else 0
         skipping = meta.pop("skipping", None) == "1"  # inside a line too long to keep
-        while True:
-            try:
-                chunk = f.read(CHUNK)
-            except OSError as e:
-                skip_with_detail(result, path, lineno, f"read failed: {e.strerror}", "read error")
-                return
-            if not chunk:
-                if skipping:  # the long line goes on past the end: resume skipping next run
-                    result.cursor.offset += len(carry)
-                    meta["skipping"] = "1"
-                return
-            parts = (carry + chunk).split(b"\n")
-            carry = parts.pop()
-            for line in parts:
-                lineno += 1
-                result.cursor.offset += len(line) + 1
+        try:
+            while True:
+                try:
+                    chunk = f.read(CHUNK)
+                except OSError as e:
+                    skip_with_detail(result, path, lineno, f"read failed: {e.strerror}", "read error")
+                    return
+                if not chunk:
+                    if skipping:  # the long line goes on past the end: resume skipping next run
+                        cursor.offset += len(carry)
+                        meta["skipping"] = "1"
+                    return
+                parts = (carry + chunk).split(b"\n")
+                carry = parts.pop()
+                if parts:
+                    cursor.offset += sum(map(len, parts)) + len(parts)
+                    if skipping:  # the end of a line too long to keep
+                        skipping = False
+                        parts = parts[1:]
+                        lineno += 1
+                        too_long = f"longer than {MAX_LINE} bytes"
+                        skip_with_detail(result, path, lineno, too_long, "line too long")
+                    before, lineno = lineno, lineno + len(parts)
+                    yield before, parts
+                if len(carry) > MAX_LINE:  # never hold a giant line in memory
+                    cursor.offset += len(carry)
+                    carry = b""
+                    skipping = True
+        finally:  # the line count goes with the offset (set once, not per line)
+            if lineno != first:
                 meta["lines"] = str(lineno)
-                if skipping:
-                    skipping = False
-                    skip_with_detail(result, path, lineno, f"longer than {MAX_LINE} bytes", "line too long")
-                elif line:
-                    yield lineno, line
-            if len(carry) > MAX_LINE:  # never hold a giant line in memory
-                result.cursor.offset += len(carry)
-                carry = b""
-                skipping = True
 
 
 def skip_with_detail(result: ReadResult, path: Path, lineno: int, text: str, reason: str) -> None:
