@@ -94,7 +94,6 @@ def _ingest(
 ) -> IngestReport:
     report = IngestReport()
     conn = ledger.index.conn()
-    pricing = _price_table(ledger)
     work: list[tuple[Reader, Path]] = []
     for harness in harnesses or READERS:
         reader = reader_for(harness)
@@ -109,6 +108,7 @@ def _ingest(
                 report.problems.append(f"{root}: cannot list: {e.strerror}")
     report.files = len(work)
     jobs, weights = changed_files(conn, work, report.skipped)
+    pricing = _price_table(ledger) if jobs else None  # (nothing new: not even loaded)
     done = len(work) - len(jobs)
 
     def step() -> None:
@@ -127,12 +127,16 @@ def _ingest(
     dirty = conn.execute(
         "SELECT harness, session, agent, first_ts, last_ts FROM dirty ORDER BY harness, session, agent"
     ).fetchall()
+    if dirty and not jobs:  # left by an ingest that was stopped before recording
+        pricing = _price_table(ledger)
     bodies = _growth_records(ledger, conn, dirty, pricing)
     ledger.append_many(bodies, returning=False)  # one chain, one ref update, one fsync
     report.records = len(bodies)
+    conn.execute("BEGIN")  # (one transaction, not one per row)
     conn.executemany(
         "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", [d[:3] for d in dirty]
     )
+    conn.execute("COMMIT")
     return report
 
 

@@ -216,13 +216,14 @@ def changed_files(
 
 def _read_file(reader: Reader, path: Path, cursor: Cursor, pricing: Any) -> FileRead:
     result = reader.read(path, cursor)
-    rows: dict[Key, tuple[Any, ...]] = {}
+    first: dict[Key, UsageEvent] = {}
+    last: dict[Key, UsageEvent] = {}
     spans: dict[Key, Span] = {}
     for ev in result.events:
-        row = _seen_row(ev, pricing)
         key = (ev.harness, ev.session, ev.key)
-        old = rows.get(key)
-        rows[key] = row if old is None else _later(old, row)
+        if key not in first:
+            first[key] = ev
+        last[key] = ev
         ts = ev.timestamp
         span = spans.get(group := (ev.harness, ev.session, ev.agent or ""))
         if span is None:
@@ -231,6 +232,12 @@ def _read_file(reader: Reader, path: Path, cursor: Cursor, pricing: Any) -> File
             span[0] = ts
         elif ts > span[1]:
             span[1] = ts
+    rows = []  # the upserts of a response's reports, in one: see _later
+    for key, ev in last.items():
+        row = _seen_row(ev, pricing)
+        if first[key] is not ev:
+            row = _later(_seen_row(first[key], None), row)
+        rows.append(row)
     c = result.cursor
     return FileRead(
         harness=reader.harness,
@@ -241,7 +248,7 @@ def _read_file(reader: Reader, path: Path, cursor: Cursor, pricing: Any) -> File
         skipped=result.skipped,
         problems=result.problems,
         labels=result.labels,
-        rows=list(rows.values()),
+        rows=rows,
         spans=spans,
     )
 

@@ -10,7 +10,6 @@ process does its half too, so the outcome is always that of `map(fn, items)`; an
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
@@ -47,6 +46,8 @@ def map_in_order(
         if acc >= (1 - share) * total:
             split = min(i + 1, len(items) - 1)  # this process keeps the item that crosses half
             break
+    import pickle
+
     try:
         r, w = os.pipe()
         pid = os.fork()

@@ -6,11 +6,8 @@ race: an unconditional ref write loses records under concurrency.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import struct
 import time
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,6 +195,8 @@ def commit_bytes(
 
 def object_id(kind: bytes, raw: bytes) -> bytes:
     """The hex sha of a git object of `kind` (b"commit", b"tree", ...)."""
+    import hashlib
+
     return hashlib.sha1(b"%s %d\0%s" % (kind, len(raw), raw)).hexdigest().encode()
 
 
@@ -212,6 +211,10 @@ def write_pack(repo_path: Path, objects: list[tuple[bytes, bytes, bytes]]) -> No
     before they are renamed into place, index last (git and dulwich find a pack by its
     index), so a ref moved after this never points at objects that are not on disk.
     """
+    import hashlib
+    import struct
+    import zlib
+
     pack_dir = repo_path / "objects" / "pack"
     pack_dir.mkdir(parents=True, exist_ok=True)
     out = bytearray(b"PACK" + struct.pack(">II", 2, len(objects)))

@@ -215,3 +215,18 @@ def test_commit_bytes_are_what_dulwich_writes(tmp_path: Path) -> None:
         raw = commit_bytes(tree, parents, message, b"burn <h-1234@burn>", 1_790_000_000, 1_790_000_123)
         assert raw == c.as_raw_string()
         assert object_id(b"commit", raw) == c.id
+
+
+def test_find_files_finds_what_rglob_finds(tmp_path: Path) -> None:
+    from burn.ledger.readers import find_files
+
+    root = tmp_path / "root"
+    for rel in ("a/x.jsonl", "a/b/y.jsonl", ".h.jsonl", "dir.jsonl/in.jsonl", "a/notes.txt"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "z.jsonl").write_text("")
+    (root / "a" / "link").symlink_to(tmp_path / "other")  # not entered, as rglob does not
+    (root / "broken.jsonl").symlink_to(tmp_path / "nowhere")
+    assert find_files(root, ".jsonl") == sorted(root.rglob("*.jsonl"), key=str)
+    assert find_files(tmp_path / "missing", ".jsonl") == []

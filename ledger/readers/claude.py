@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import Cursor, ReadResult, UsageEvent, env_root
+from . import Cursor, ReadResult, UsageEvent, env_root, find_files
 from .lines import line_batches, problem, start
 
 HARNESS = "claude"
@@ -41,7 +41,7 @@ class ClaudeReader:
     def files(self, root: Path) -> Iterator[Path]:
         # sorted: `<session>.jsonl` comes before `<session>/subagents/...` ('.' < '/'),
         # so a Task call's agent name is known before its subagent's spend is read
-        yield from sorted((root / "projects").rglob("*.jsonl"), key=str)
+        yield from find_files(root / "projects", ".jsonl")
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
         import orjson
@@ -60,7 +60,8 @@ class ClaudeReader:
         for before, batch in line_batches(path, offset, result):
             lines += len(batch) - batch.count(b"")
             for lineno, line in enumerate(batch, before + 1):
-                if not (b'"usage"' in line or b'"Task"' in line or b'"Agent"' in line) and (
+                # (a line's usage is near its end: searched from there)
+                if not (line.rfind(b'"usage"') >= 0 or b'"Task"' in line or b'"Agent"' in line) and (
                     not line or not subagent or "agent" in meta
                 ):
                     continue  # (but the first user line of a subagent names its prompt)
