@@ -10,15 +10,18 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from burn.store.errors import BurnError
-from burn.store.objects import GitSpecStore
 
 from .home import Home
 from .index import RECORDS_PREFIX, Index
-from .query import Query, find_record, records_json, select, text_lines
 from .record import RecordError, commit_message, iso_to_epoch, make_body, public, utc_iso
+
+if TYPE_CHECKING:  # (imported where used: `burn ingest` with nothing new needs neither)
+    from burn.store.objects import GitSpecStore
+
+    from .query import Query
 
 PACK_BATCH = 64  # records in one append above which they are written as one pack
 
@@ -35,6 +38,8 @@ class Ledger:
     @cached_property
     def specs(self) -> GitSpecStore:
         """The persona object store, in the same repository, under the same lock."""
+        from burn.store.objects import GitSpecStore
+
         return GitSpecStore(self.home.repo_path, lock=self.home.lock)
 
     @cached_property
@@ -153,6 +158,8 @@ class Ledger:
 
     def log(self, q: Query) -> list[dict[str, Any]]:
         """Matching records as light rows (no JSON decode), newest first."""
+        from .query import select
+
         rows = []
         for row in self.index.read(lambda c: list(select(c, q))):
             d = dict(row)
@@ -165,14 +172,20 @@ class Ledger:
 
     def log_text(self, q: Query, columns: list[tuple[str, str, bool]], align: bool = True) -> list[str]:
         """Matching records as text lines formatted by SQL expressions (query.text_lines)."""
+        from .query import text_lines
+
         return self.index.read(lambda c: text_lines(c, q, columns, align))
 
     def log_json(self, q: Query) -> list[str]:
         """Matching records as their stored public JSON text, newest first."""
+        from .query import records_json
+
         return self.index.read(lambda c: list(records_json(c, q)))
 
     def show(self, ref: str) -> dict[str, Any]:
         """One record by id or unique prefix."""
+        from .query import find_record
+
         return self.index.read(lambda c: find_record(c, ref))
 
 
