@@ -220,12 +220,14 @@ def bench(args: argparse.Namespace, work: Path, pyc: Path) -> int:
         f"this script's RSS (inherited by each child until exec, so the floor of its ru_maxrss): {mb(floor)}"
     )
 
-    # warm the bytecode cache: every module an ingest and a summary import
+    # warm the bytecode cache: every module an ingest and a summary import (an ingest of
+    # nothing imports neither the price table nor dulwich, so the warm-up reads the tree)
+    claude = logs / "claude"
     warm_home = fresh()
     Child([burn, "ingest"], burn_env(warm_home, empty))
-    Child([burn, "summary", "--by", "harness", "--format", "json"], burn_env(warm_home, empty))
+    Child([burn, "ingest", "--harness", "claude"], burn_env(warm_home, claude))
+    Child([burn, "summary", "--by", "harness", "--format", "json"], burn_env(warm_home, claude))
 
-    claude = logs / "claude"
     ingest_argv = [burn, "ingest", "--harness", "claude", "--format", "json"]
     summary_argv = [burn, "summary", "--by", "harness", "--format", "json"]
     print("cold burn ingest + summary (claude) ...", flush=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +60,9 @@ class Home:
         except FileNotFoundError:
             pass
         self.root.mkdir(parents=True, exist_ok=True)
+        import secrets
+        import socket
+
         host = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-")[:32]
         candidate = f"{host or 'host'}-{secrets.token_hex(4)}"
         tmp = path.with_name(f".host-id.{os.getpid()}")

@@ -242,6 +242,27 @@ class Index:
             raise
         return added
 
+    def add_appended(self, ref: str, old: str | None, chain: list[tuple[str, int, bytes]]) -> None:
+        """Index records this process has just appended to `ref` (its tip moved from `old`
+        to the last commit of `chain`) without reading them back from git. Only when the
+        index had caught up exactly to `old` on that ref; otherwise (not open here, or
+        another process indexed or appended meanwhile) the next catch-up reads them."""
+        conn = self._conn
+        if conn is None or not chain:
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT sha FROM tips WHERE ref = ?", (ref,)).fetchone()
+            if (row[0] if row else None) == old:
+                self._add_records(ref, chain)
+                conn.execute("INSERT OR REPLACE INTO tips(ref, sha) VALUES (?, ?)", (ref, chain[-1][0]))
+            conn.execute("COMMIT")
+        except BaseException as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if not isinstance(e, sqlite3.DatabaseError):
+                raise  # (a database error is not the append's: a catch-up finds the records)
+
     def _add_versions(self, chain: list[tuple[str, int, bytes]]) -> None:
         assert self._conn is not None
         for _sha, when, message in chain:

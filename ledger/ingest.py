@@ -12,7 +12,6 @@ later completed adds only the difference, and a lost index only means re-reading
 from __future__ import annotations
 
 import importlib
-import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -21,8 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from . import stamps
+from .ingest_read import _UPSERT_SEEN as _UPSERT_SEEN
+from .ingest_read import ReadTotals, changed_files, read_logs
+from .ingest_read import _seen_row as _seen_row
 from .ledger import Ledger
-from .readers import Cursor, Reader, UsageEvent
+from .readers import Reader
 from .record import make_body
 from .usage import TOKEN_KINDS
 
@@ -96,7 +98,6 @@ def _ingest(
 ) -> IngestReport:
     report = IngestReport()
     conn = ledger.index.conn()
-    pricing = _price_table(ledger)
     work: list[tuple[Reader, Path]] = []
     for harness in harnesses or READERS:
         reader = reader_for(harness)
@@ -113,10 +114,21 @@ def _ingest(
             report.skipped["unreadable directory"] += 1
             report.problems.append(text)
     report.files = len(work)
-    for done, (reader, path) in enumerate(work, 1):
+    jobs, weights = changed_files(conn, work, report.skipped, report.problems)
+    pricing = _price_table(ledger) if jobs else None  # (nothing new: not even loaded)
+    done = len(work) - len(jobs)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
         if progress:
             progress(done, len(work))
-        _ingest_file(conn, reader, path, report, pricing)
+
+    totals = ReadTotals()
+    read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
+    report.files_read, report.lines, report.events = totals.files_read, totals.lines, totals.events
+    report.skipped.update(totals.skipped)
+    report.problems += totals.problems[: max(0, 50 - len(report.problems))]
     # Every session whose logs moved, also those a killed ingest left behind: its growth
     # is what the logs say beyond the records, so recording it again is a no-op.
     dirty = conn.execute(
@@ -126,189 +138,135 @@ def _ingest(
     from .settle import already_recorded, launch_body, plan
 
     todo = plan(ledger, conn, dirty, report.problems)
-    bodies: list[dict[str, Any]] = []
     finished = list(todo.free)
+    settle = []
     for stamp, why, groups in todo.settle:
+        finished += groups
         if already_recorded(conn, stamp):  # its record landed, its stamp was not removed
             todo.free += groups  # later growth of its sessions: plain records
-            finished += groups
-            continue
-        bodies.append(launch_body(ledger, conn, stamp, why, groups, pricing))
-        finished += groups
-    for harness, session, agent, first, last in todo.free:
-        body = _growth_record(ledger, conn, (harness, session, agent or None), [first, last], pricing)
-        if body is not None:
-            bodies.append(body)
-    ledger.append_many(bodies)  # one chain, one ref update, one fsync
+        else:
+            settle.append((stamp, why, groups))
+    bodies: list[dict[str, Any]] = []
+    if todo.free or settle:
+        if pricing is None:  # (left by an ingest stopped before recording, or a launch ended)
+            pricing = _price_table(ledger)
+        growth = Growth(ledger, conn)
+        for stamp, why, groups in settle:
+            bodies.append(launch_body(ledger, conn, stamp, why, groups, pricing, growth))
+        bodies += growth.records(todo.free, pricing)
+    ledger.append_many(bodies, returning=False)  # one chain, one ref update, one fsync
     report.records = len(bodies)
     report.launches = [(s.id, why) for s, why, _g in todo.settle]
+    conn.execute("BEGIN")  # (one transaction, not one per row)
     conn.executemany(
         "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", [d[:3] for d in finished]
     )
+    conn.execute("COMMIT")
     for stamp, _why, _groups in todo.settle:
         stamps.remove(stamp)
     return report
 
 
-def _ingest_file(
-    conn: sqlite3.Connection,
-    reader: Reader,
-    path: Path,
-    report: IngestReport,
-    pricing: Any,
-) -> None:
-    key = str(path)
-    row = conn.execute('SELECT inode, size, "offset", meta FROM cursors WHERE path = ?', (key,)).fetchone()
-    cursor = Cursor(row[0], row[1], row[2], json.loads(row[3] or "{}")) if row else Cursor()
-    try:
-        st = path.stat()
-    except OSError as e:
-        report.skipped["vanished file"] += 1
-        gone = "vanished before it was read" if isinstance(e, FileNotFoundError) else "cannot stat"
-        report.problems.append(f"{path}: {gone}: {e.strerror}")
-        return
-    if row and st.st_ino == cursor.inode and st.st_size == cursor.size == cursor.offset:
-        return  # unchanged since the last read: not even opened
-    result = reader.read(path, cursor)
-    report.files_read += 1
-    report.lines += result.lines
-    report.events += len(result.events)
-    report.skipped.update(result.skipped)
-    report.problems += result.problems[: max(0, 50 - len(report.problems))]
-    conn.execute("BEGIN")  # one transaction per file: its events and its cursor move together
-    try:
-        for link, name in result.labels.items():
-            conn.execute("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", (reader.harness, link, name))
-        conn.executemany(_UPSERT_SEEN, [_seen_row(ev, pricing) for ev in result.events])
-        # Sessions to settle: an event marks the agent it came with (a response's agent
-        # stays as first seen in `seen`; a mark that finds no growth records nothing).
-        spans: dict[tuple[str, str, str], list[str]] = {}
-        for ev in result.events:
-            span = spans.setdefault((ev.harness, ev.session, ev.agent or ""), [ev.timestamp, ev.timestamp])
-            span[0], span[1] = min(span[0], ev.timestamp), max(span[1], ev.timestamp)
-        conn.executemany(
-            "INSERT INTO dirty VALUES (?, ?, ?, ?, ?) ON CONFLICT (harness, session, agent) DO UPDATE"
-            " SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
-            [(*group, first, last) for group, (first, last) in spans.items()],
-        )
-        c = result.cursor
-        conn.execute(
-            "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?, ?)",
-            (key, c.inode, c.size, c.offset, json.dumps(c.meta, sort_keys=True)),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-# The last report of a response wins (its output count is final); its agent and first
-# timestamp stay as first seen, so a replay in a subagent file moves nothing.
-_UPSERT_SEEN = (
-    "INSERT INTO seen VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT (harness, session, key) DO UPDATE SET model = excluded.model, tier = excluded.tier,"
-    " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
-    " cache_read_tokens = excluded.cache_read_tokens,"
-    " cache_write_5m_tokens = excluded.cache_write_5m_tokens,"
-    " cache_write_1h_tokens = excluded.cache_write_1h_tokens,"
-    " reasoning_tokens = excluded.reasoning_tokens, cost_micros = excluded.cost_micros"
-)
-
-
-def _seen_row(ev: UsageEvent, pricing: Any) -> tuple[Any, ...]:
-    tier = ev.tier
-    if pricing is not None and ev.model and tier == "base":
-        basis = ev.usage if ev.request_prompt is None else {"input_tokens": ev.request_prompt}
-        tier = pricing.tier_for(ev.model, basis)
-    model = ev.model or "unknown"  # tokens of an unnamed model are kept, and priced as unknown
-    return (
-        ev.harness, ev.session, ev.key, ev.agent, model, tier, ev.granularity, ev.timestamp, ev.cwd,
-        *(ev.usage.get(k) for k in TOKEN_KINDS), ev.cost_micros,
-    )  # fmt: skip
-
-
 _SUMS = ", ".join(f"sum({k}), count({k})" for k in TOKEN_KINDS)
 
-
-def _growth_record(
-    ledger: Ledger, conn: sqlite3.Connection, group: Group, stamps: list[str], pricing: Any
-) -> dict[str, Any] | None:
-    """The record body holding what the logs say beyond what the ledger holds, if anything."""
-    harness, session, agent = group
-    by_model, cwd = growth_rows(conn, group)
-    if not by_model:
-        return None
-    cost, pricing_id = _cost(by_model, pricing)
-    launch = _launch_of(conn, harness, session)
-    if launch is not None:  # a launch's session that grew after the launch was recorded
-        name, version, source, launch_fields = launch
-    else:
-        name, version, source = _persona(ledger, conn, harness, agent)
-        launch_fields = {}
-    stamps = sorted(stamps)
-    return make_body(
-        persona=name,
-        version=version,
-        source=source,
-        host=ledger.host,
-        harness=harness,
-        started_at=stamps[0],
-        ended_at=stamps[-1],
-        sessions=[session],
-        by_model=by_model,
-        cost_micros=cost,
-        pricing=pricing_id,
-        kind="ingest",
-        agent=agent,
-        cwd=cwd,
-        **launch_fields,
-    )
+# What the logs say (`seen`) and what the ledger holds (usage rows of its records) for every
+# session to settle, per agent, model and tier, in one query each (not one per session: a
+# cold ingest settles thousands). `dirty` names "no agent" as '' where the tables hold
+# NULL. `seen` is read whole for each session (the agent is not in its key) and the groups
+# not to settle are dropped after.
+_NOW = f"""
+SELECT s.harness, s.session, s.agent, s.model, s.tier, min(s.granularity), max(s.cwd), {_SUMS}
+FROM (SELECT DISTINCT harness, session FROM dirty) d
+  JOIN seen s ON s.harness = d.harness AND s.session = d.session
+GROUP BY s.harness, s.session, s.agent, s.model, s.tier"""
+_RECORDED = f"""
+SELECT d.harness, d.session, d.agent, u.model, u.tier, {_SUMS}
+FROM dirty d JOIN usage u ON u.session = d.session AND u.agent IS nullif(d.agent, '')
+  JOIN records r ON r.seq = u.seq AND r.harness = d.harness
+GROUP BY d.harness, d.session, d.agent, u.model, u.tier"""
+# The launch that last recorded each session, if one did: its later growth is its too.
+_LAUNCHES = """
+SELECT d.harness, d.session, r.persona, r.version, r.source, r.launch_id, r.parent
+FROM (SELECT DISTINCT harness, session FROM dirty) d
+  JOIN usage u ON u.session = d.session JOIN records r ON r.seq = u.seq AND r.harness IS d.harness
+WHERE r.launch_id IS NOT NULL ORDER BY r.seq"""
 
 
-def growth_rows(conn: sqlite3.Connection, group: Group) -> tuple[list[dict[str, Any]], str | None]:
-    """The usage rows (by model and tier) the logs hold for a group beyond the ledger,
-    and the session's working directory."""
-    harness, session, agent = group
-    now = {
-        (model, tier): row
-        for model, tier, *row in conn.execute(
-            f"SELECT model, tier, {_SUMS} FROM seen WHERE harness = ? AND session = ? AND agent IS ?"
-            " GROUP BY model, tier",
-            (harness, session, agent),
-        )
-    }
-    meta = conn.execute(
-        "SELECT min(granularity), max(cwd) FROM seen WHERE harness = ? AND session = ? AND agent IS ?",
-        (harness, session, agent),
-    ).fetchone()
-    recorded = {
-        (model, tier): row
-        for model, tier, *row in conn.execute(
-            f"SELECT u.model, u.tier, {_SUMS} FROM usage u JOIN records r ON r.seq = u.seq"
-            " WHERE u.session = ? AND r.harness = ? AND u.agent IS ? GROUP BY u.model, u.tier",
-            (session, harness, agent),
-        )
-    }
-    by_model = []
-    for model in sorted({m for m, _t in now}):
-        for tier, usage in _growth(model, now, recorded).items():
-            by_model.append({"model": model, "tier": tier, "granularity": meta[0], "usage": usage})
-    return by_model, meta[1]
+class Growth:
+    """For every session and agent in `dirty`: what the logs say beyond what the ledger
+    holds (see `rows`), and the records that hold it (`records`)."""
 
+    def __init__(self, ledger: Ledger, conn: sqlite3.Connection) -> None:
+        self.ledger = ledger
+        self.now: dict[Group, dict[tuple[str, str], Any]] = {}
+        self.meta: dict[Group, list[Any]] = {}
+        for harness, session, agent, model, tier, granularity, cwd, *sums in conn.execute(_NOW):
+            group = (harness, session, agent)
+            self.now.setdefault(group, {})[(model, tier)] = sums
+            m = self.meta.get(group)
+            if m is None:
+                self.meta[group] = [granularity, cwd]
+            else:  # min(granularity), max(cwd) over the group, NULLs ignored as SQL does
+                if granularity is not None and (m[0] is None or granularity < m[0]):
+                    m[0] = granularity
+                if cwd is not None and (m[1] is None or cwd > m[1]):
+                    m[1] = cwd
+        self.recorded: dict[Group, dict[tuple[str, str], Any]] = {}
+        for harness, session, agent, model, tier, *sums in conn.execute(_RECORDED):
+            self.recorded.setdefault((harness, session, agent or None), {})[(model, tier)] = sums
+        self.launches = {(row[0], row[1]): row[2:] for row in conn.execute(_LAUNCHES)}  # last wins
+        self.personas = _Personas(ledger, conn)
 
-def _launch_of(
-    conn: sqlite3.Connection, harness: str, session: str
-) -> tuple[str, str | None, str, dict[str, Any]] | None:
-    """The launch that last recorded a session, if one did: its later growth is its too."""
-    row = conn.execute(
-        "SELECT r.persona, r.version, r.source, r.launch_id, r.parent FROM usage u"
-        " JOIN records r ON r.seq = u.seq WHERE u.session = ? AND r.harness IS ?"
-        " AND r.launch_id IS NOT NULL ORDER BY r.seq DESC LIMIT 1",
-        (session, harness),
-    ).fetchone()
-    if row is None:
-        return None
-    return row[0], row[1], row[2], {"launch_id": row[3], "parent": row[4]}
+    def rows(self, group: Group) -> tuple[list[dict[str, Any]], str | None]:
+        """The usage rows (by model and tier) the logs hold for a group beyond the ledger,
+        and the session's working directory."""
+        now = self.now.get(group, {})
+        recorded = self.recorded.get(group, {})
+        granularity, cwd = self.meta.get(group, [None, None])
+        by_model = []
+        for model in sorted({m for m, _t in now}):
+            for tier, usage in _growth(model, now, recorded).items():
+                by_model.append({"model": model, "tier": tier, "granularity": granularity, "usage": usage})
+        return by_model, cwd
+
+    def records(self, dirty: list[Any], pricing: Any) -> list[dict[str, Any]]:
+        """A record body for each session and agent whose logs say more than the ledger
+        holds, in the order of `dirty`."""
+        bodies = []
+        for harness, session, agent, first, last in dirty:
+            group = (harness, session, agent or None)
+            by_model, cwd = self.rows(group)
+            if not by_model:
+                continue
+            cost, pricing_id = _cost(by_model, pricing)
+            launch = self.launches.get((harness, session))
+            launch_fields: dict[str, Any] = {}
+            if launch is not None:  # a launch's session that grew after the launch was recorded
+                name, version, source, launch_id, parent = launch
+                launch_fields = {"launch_id": launch_id, "parent": parent}
+            else:
+                name, version, source = self.personas(harness, agent or None)
+            times = sorted([first, last])
+            bodies.append(
+                make_body(
+                    persona=name,
+                    version=version,
+                    source=source,
+                    host=self.ledger.host,
+                    harness=harness,
+                    started_at=times[0],
+                    ended_at=times[-1],
+                    sessions=[session],
+                    by_model=by_model,
+                    cost_micros=cost,
+                    pricing=pricing_id,
+                    kind="ingest",
+                    agent=agent or None,
+                    cwd=cwd,
+                    **launch_fields,
+                )
+            )
+        return bodies
 
 
 def _sums(row: Any) -> dict[str, int | None]:
@@ -357,18 +315,29 @@ def _cost(by_model: list[dict[str, Any]], pricing: Any) -> tuple[int | None, str
     return total, pricing.id
 
 
-def _persona(
-    ledger: Ledger, conn: sqlite3.Connection, harness: str, agent: str | None
-) -> tuple[str, str | None, str]:
-    """The persona the harness itself names, at its newest stored version, else `none`."""
-    if agent is None:
-        return "none", None, "ingest"
-    row = conn.execute("SELECT name FROM labels WHERE harness = ? AND link = ?", (harness, agent)).fetchone()
-    if row is None:
-        return "none", None, "ingest"
-    name = row[0]
-    history = ledger.specs.history(name)
-    return name, (history[-1].version.id if history else None), "harness"
+class _Personas:
+    """The persona the harness itself names for an agent, at its newest stored version,
+    else `none`: the names of every agent to settle in one query, each name's versions once."""
+
+    def __init__(self, ledger: Ledger, conn: sqlite3.Connection) -> None:
+        self.ledger = ledger
+        self.names = {
+            (harness, link): name
+            for harness, link, name in conn.execute(
+                "SELECT l.harness, l.link, l.name FROM dirty d"
+                " JOIN labels l ON l.harness = d.harness AND l.link = d.agent"
+            )
+        }
+        self.versions: dict[str, str | None] = {}
+
+    def __call__(self, harness: str, agent: str | None) -> tuple[str, str | None, str]:
+        name = self.names.get((harness, agent)) if agent is not None else None
+        if name is None:
+            return "none", None, "ingest"
+        if name not in self.versions:
+            history = self.ledger.specs.history(name)
+            self.versions[name] = history[-1].version.id if history else None
+        return name, self.versions[name], "harness"
 
 
 def _price_table(ledger: Ledger) -> Any:

@@ -10,15 +10,20 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from burn.store.errors import BurnError
-from burn.store.objects import GitSpecStore
 
 from .home import Home
 from .index import RECORDS_PREFIX, Index
-from .query import Query, find_record, records_json, select, text_lines
 from .record import RecordError, commit_message, iso_to_epoch, make_body, public, utc_iso
+
+if TYPE_CHECKING:  # (imported where used: `burn ingest` with nothing new needs neither)
+    from burn.store.objects import GitSpecStore
+
+    from .query import Query
+
+PACK_BATCH = 64  # records in one append above which they are written as one pack
 
 
 class Ledger:
@@ -33,6 +38,8 @@ class Ledger:
     @cached_property
     def specs(self) -> GitSpecStore:
         """The persona object store, in the same repository, under the same lock."""
+        from burn.store.objects import GitSpecStore
+
         return GitSpecStore(self.home.repo_path, lock=self.home.lock)
 
     @cached_property
@@ -67,28 +74,52 @@ class Ledger:
             body = {**body, "version": stored.id}
         return self.append_many([body])[0]
 
-    def append_many(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Append several records as one chain with one ref update: all land, or none."""
-        from burn.store.gitrepo import cas_update, make_commit
+    def append_many(self, bodies: list[dict[str, Any]], *, returning: bool = True) -> list[dict[str, Any]]:
+        """Append several records as one chain with one ref update: all land, or none.
+        Return them as `burn show` prints them (nothing with `returning=False`).
+
+        A big batch (an ingest) is written as one pack instead of a loose object per
+        record, and, when this process has the index open, goes into it directly instead
+        of being read back from the commits by the next catch-up.
+        """
+        from burn.store.gitrepo import cas_update, commit_bytes, make_commit, object_id, write_pack
 
         if not bodies:
             return []
         who = f"burn <{self.host}@burn>".encode()
         prepared = [(commit_message(b), iso_to_epoch(b["started_at"])) for b in bodies]
-        ids: list[bytes] = []
+        chain: list[tuple[str, int, bytes]] = []
+        packed = len(bodies) >= PACK_BATCH
+        old_tip: list[bytes | None] = []
         with self.home.lock():
             trees = [self._persona_tree(b.get("version")) for b in bodies]
 
             def build(tip: bytes | None) -> bytes | None:
-                ids.clear()
+                chain.clear()
+                old_tip[:] = [tip]
                 parent = tip
+                now = int(time.time())
+                objects = []
                 for (message, when), tree in zip(prepared, trees, strict=True):
-                    parent = make_commit(self.repo, tree, [parent] if parent else [], message, who, when)
-                    ids.append(parent)
+                    parents = [parent] if parent else []
+                    if packed:
+                        raw = commit_bytes(tree, parents, message, who, when, now)
+                        parent = object_id(b"commit", raw)
+                        objects.append((parent, b"commit", raw))
+                    else:
+                        parent = make_commit(self.repo, tree, parents, message, who, when)
+                    chain.append((parent.decode(), when, message))
+                if objects:
+                    write_pack(self.home.repo_path, objects)
                 return parent
 
             cas_update(self.repo, self.record_ref, build)
-        return [public(b, i.decode()) for b, i in zip(bodies, ids, strict=True)]
+        if "index" in self.__dict__:
+            old = old_tip[0].decode() if old_tip and old_tip[0] else None
+            self.index.add_appended(self.record_ref, old, chain)
+        if not returning:
+            return []
+        return [public(b, sha) for b, (sha, _w, _m) in zip(bodies, chain, strict=True)]
 
     def _persona_tree(self, version: str | None) -> bytes:
         """The tree `{persona.json: spec}` shared by every record of a version."""
@@ -127,6 +158,8 @@ class Ledger:
 
     def log(self, q: Query) -> list[dict[str, Any]]:
         """Matching records as light rows (no JSON decode), newest first."""
+        from .query import select
+
         rows = []
         for row in self.index.read(lambda c: list(select(c, q))):
             d = dict(row)
@@ -148,6 +181,8 @@ class Ledger:
         """Matching records as text lines formatted by SQL expressions (query.text_lines);
         with `rollup`, columns may read `temp.rollup` (see rollup.cell)."""
 
+        from .query import text_lines
+
         def run(conn: Any) -> list[str]:
             if rollup:
                 from .rollup import build
@@ -160,6 +195,8 @@ class Ledger:
     def log_json(self, q: Query, rollup: bool = False) -> list[str]:
         """Matching records as their stored public JSON text, newest first; with `rollup`,
         each launch's record also carries its rolled-up spend under "rollup"."""
+        from .query import records_json, select
+
         if not rollup:
             return self.index.read(lambda c: list(records_json(c, q)))
 
@@ -186,6 +223,8 @@ class Ledger:
 
     def show(self, ref: str) -> dict[str, Any]:
         """One record by id or unique prefix."""
+        from .query import find_record
+
         return self.index.read(lambda c: find_record(c, ref))
 
 

@@ -133,7 +133,9 @@ class PriceTable:
         mp = self.lookup(model)
         if mp is None or mp.long is None or mp.long_threshold is None:
             return "base"
-        prompt = sum(usage.get(k) or 0 for k in PROMPT_KINDS)
+        prompt = 0
+        for kind in PROMPT_KINDS:  # (asked once per response an ingest reads: no generator)
+            prompt += usage.get(kind) or 0
         return "long" if prompt > mp.long_threshold else "base"
 
     def price(self, model: str, usage: Mapping[str, int | None], tier: str = "base") -> int | None:

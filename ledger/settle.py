@@ -21,11 +21,14 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import stamps as st
 from .ledger import Ledger
 from .record import make_body, utc_iso
+
+if TYPE_CHECKING:
+    from .ingest import Growth
 
 Dirty = tuple[str, str, str, str, str]  # harness, session, agent ('' = none), first_ts, last_ts
 SLACK_S = 2.0  # clock granularity between a spawn and the harness's own timestamps
@@ -135,15 +138,16 @@ def launch_body(
     why: str,
     groups: list[Dirty],
     pricing: Any,
+    growth: Growth,
 ) -> dict[str, Any]:
     """The launch's one record: the growth of every session it claimed."""
-    from .ingest import _cost, growth_rows
+    from .ingest import _cost
 
     d = stamp.data
     by_model: list[dict[str, Any]] = []
     harnesses = set()
     for harness, session, agent, _first, _last in sorted(groups):
-        rows, _cwd = growth_rows(conn, (harness, session, agent or None))
+        rows, _cwd = growth.rows((harness, session, agent or None))
         for row in rows:
             by_model.append({**row, "session": session, "agent": agent or None})
         harnesses.add(harness)

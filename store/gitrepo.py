@@ -183,6 +183,92 @@ def _walk_dulwich(repo_path: Path, tip: str, stop: str | None) -> list[Commit] |
     return out
 
 
+def commit_bytes(
+    tree: bytes, parents: list[bytes], message: bytes, who: bytes, author_time: int, commit_time: int
+) -> bytes:
+    """A commit object's raw text, byte for byte what dulwich writes for `make_commit`."""
+    head = b"tree " + tree + b"\n" + b"".join(b"parent " + p + b"\n" for p in parents)
+    author = b"%s %d +0000\n" % (who, author_time)
+    committer = b"%s %d +0000\n" % (who, commit_time)
+    return head + b"author " + author + b"committer " + committer + b"encoding UTF-8\n\n" + message
+
+
+def object_id(kind: bytes, raw: bytes) -> bytes:
+    """The hex sha of a git object of `kind` (b"commit", b"tree", ...)."""
+    import hashlib
+
+    return hashlib.sha1(b"%s %d\0%s" % (kind, len(raw), raw)).hexdigest().encode()
+
+
+PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3}
+
+
+def write_pack(repo_path: Path, objects: list[tuple[bytes, bytes, bytes]]) -> None:
+    """Store `(sha, kind, raw)` objects as one pack (v2, no deltas) with its v2 index.
+
+    Many objects at once: one file instead of one per object (creating thousands of small
+    files is most of the cost of appending a big batch). The pack and its index are synced
+    before they are renamed into place, index last (git and dulwich find a pack by its
+    index), so a ref moved after this never points at objects that are not on disk.
+    """
+    import hashlib
+    import struct
+    import zlib
+
+    pack_dir = repo_path / "objects" / "pack"
+    pack_dir.mkdir(parents=True, exist_ok=True)
+    out = bytearray(b"PACK" + struct.pack(">II", 2, len(objects)))
+    entries = []
+    for sha, kind, raw in objects:
+        offset = len(out)
+        size = len(raw)
+        byte = (PACK_TYPES[kind] << 4) | (size & 0x0F)
+        size >>= 4
+        header = bytearray()
+        while size:
+            header.append(byte | 0x80)
+            byte, size = size & 0x7F, size >> 7
+        header.append(byte)
+        # level 1 and a 4 KB window: a record is a few KB, and zlib's set-up for its
+        # default 32 KB window costs more than compressing one
+        z = zlib.compressobj(1, zlib.DEFLATED, 12, 2)
+        data = bytes(header) + z.compress(raw) + z.flush()
+        out += data
+        entries.append((bytes.fromhex(sha.decode()), zlib.crc32(data), offset))
+    checksum = hashlib.sha1(out).digest()
+    out += checksum
+    entries.sort()
+    fanout = [0] * 256
+    for name, _crc, _off in entries:
+        fanout[name[0]] += 1
+    total = 0
+    for i in range(256):
+        total += fanout[i]
+        fanout[i] = total
+    small: list[int] = []
+    large: list[int] = []
+    for _name, _crc, off in entries:
+        if off < 0x80000000:
+            small.append(off)
+        else:
+            small.append(0x80000000 | len(large))
+            large.append(off)
+    idx = bytearray(b"\377tOc" + struct.pack(">I", 2) + struct.pack(">256I", *fanout))
+    idx += b"".join(name for name, _c, _o in entries)
+    idx += struct.pack(f">{len(entries)}I", *(crc for _n, crc, _o in entries))
+    idx += struct.pack(f">{len(small)}I", *small) + struct.pack(f">{len(large)}Q", *large)
+    idx += checksum
+    idx += hashlib.sha1(idx).digest()
+    base = pack_dir / f"pack-{checksum.hex()}"
+    for suffix, content in ((".pack", out), (".idx", idx)):
+        tmp = pack_dir / f"tmp-{os.getpid()}-{checksum.hex()}{suffix}"
+        with open(tmp, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, str(base) + suffix)
+
+
 def make_commit(
     repo: Repo,
     tree: bytes,

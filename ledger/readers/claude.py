@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import Cursor, ReadResult, UsageEvent, env_root, find
-from .lines import complete_lines, json_object, problem, start
+from .lines import line_batches, problem, start
 
 HARNESS = "claude"
 
@@ -47,6 +47,7 @@ class ClaudeReader:
         yield from find(root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable)
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
+        import orjson
 
         result = ReadResult(cursor=Cursor(meta=dict(cursor.meta)))
         begin = start(path, cursor, result)
@@ -57,20 +58,29 @@ class ClaudeReader:
             result.cursor.meta = {}
         meta = result.cursor.meta
         subagent = path.parent.name == "subagents"
-        for lineno, line in complete_lines(path, offset, result):
-            result.lines += 1
-            interesting = b'"usage"' in line or b'"Task"' in line or b'"Agent"' in line
-            if subagent and "agent" not in meta:
-                interesting = True  # the first user line names the subagent's prompt
-            if not interesting:
-                continue
-            obj = json_object(line, path, lineno, result)
-            if obj is None:
-                continue
-            try:
-                self._line(obj, path, subagent, meta, result)
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                problem(result, path, lineno, f"unexpected shape ({type(e).__name__}: {e})")
+        loads, bad_json = orjson.loads, orjson.JSONDecodeError
+        lines = 0
+        for before, batch in line_batches(path, offset, result):
+            lines += len(batch) - batch.count(b"")
+            for lineno, line in enumerate(batch, before + 1):
+                # (a line's usage is near its end: searched from there)
+                if not (line.rfind(b'"usage"') >= 0 or b'"Task"' in line or b'"Agent"' in line) and (
+                    not line or not subagent or "agent" in meta
+                ):
+                    continue  # (but the first user line of a subagent names its prompt)
+                try:  # lines.json_object, inline: the loop every Claude line goes through
+                    obj = loads(line)
+                except bad_json:
+                    problem(result, path, lineno, "malformed JSON")
+                    continue
+                if type(obj) is not dict:
+                    problem(result, path, lineno, "not a JSON object")
+                    continue
+                try:
+                    self._line(obj, path, subagent, meta, result)
+                except (KeyError, TypeError, ValueError, AttributeError) as e:
+                    problem(result, path, lineno, f"unexpected shape ({type(e).__name__}: {e})")
+        result.lines += lines
         try:
             result.cursor.size = path.stat().st_size
         except OSError:
@@ -80,47 +90,56 @@ class ClaudeReader:
     def _line(
         self, obj: dict[str, Any], path: Path, subagent: bool, meta: dict[str, str], result: ReadResult
     ) -> None:
-        kind = obj.get("type")
-        message = obj.get("message")
-        if subagent and "agent" not in meta and kind == "user" and isinstance(message, dict):
-            text = _text(message.get("content"))
-            if text is not None:
-                meta["agent"] = prompt_link(text)
-        if kind != "assistant" or not isinstance(message, dict):
-            if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+        # (runs for every line with usage: lookups are kept few and types tested with
+        # `type(x) is dict`, the same test as isinstance for what orjson returns)
+        get = obj.get
+        kind = get("type")
+        message = get("message")
+        if type(message) is not dict:
+            return
+        if kind != "assistant":
+            if subagent and kind == "user" and "agent" not in meta:
+                text = _text(message.get("content"))
+                if text is not None:
+                    meta["agent"] = prompt_link(text)
+            if type(message.get("usage")) is dict:
                 raise ValueError(f"unknown line type {kind!r} carries usage")  # never dropped silently
             return
-        for block in message.get("content") or []:
-            if (
-                isinstance(block, dict)
-                and block.get("type") == "tool_use"
-                and block.get("name") in ("Task", "Agent")
-            ):
+        mget = message.get
+        for block in mget("content") or []:
+            if type(block) is dict and block.get("type") == "tool_use" and block.get("name") in _TASK_TOOLS:
                 tool_input = block.get("input") or {}
                 name, prompt = tool_input.get("subagent_type"), tool_input.get("prompt")
                 if isinstance(name, str) and isinstance(prompt, str):
                     result.labels[prompt_link(prompt)] = name
-        usage = message.get("usage")
-        model = message.get("model")
-        if not isinstance(usage, dict) or model == "<synthetic>":
+        usage = mget("usage")
+        model = mget("model")
+        if type(usage) is not dict or model == "<synthetic>":
             return
-        session = obj.get("sessionId") or path.stem
-        key = message.get("id") or obj.get("requestId") or obj.get("uuid")
-        if not isinstance(key, str) or not isinstance(session, str):
+        session = get("sessionId") or path.stem
+        key = mget("id") or get("requestId") or get("uuid")
+        if type(key) is not str or type(session) is not str:
             raise ValueError("no message id or session id")
+        ts = get("timestamp")
+        if not (type(ts) is str and len(ts) >= 19 and ts[10] == "T"):
+            raise ValueError(f"bad timestamp {ts!r}")
+        cwd = get("cwd")
         result.events.append(
             UsageEvent(
-                harness=HARNESS,
-                session=session,
-                key=key,
-                timestamp=_utc(obj.get("timestamp")),
-                model=model if isinstance(model, str) else None,
-                usage=_usage(usage),
-                granularity="per-message",
-                agent=meta.get("agent") if subagent else None,
-                cwd=obj.get("cwd") if isinstance(obj.get("cwd"), str) else None,
+                HARNESS,
+                session,
+                key,
+                ts[:19] + "Z",  # seconds are enough
+                model if type(model) is str else None,
+                _usage(usage),
+                "per-message",
+                meta.get("agent") if subagent else None,
+                cwd if type(cwd) is str else None,
             )
         )
+
+
+_TASK_TOOLS = ("Task", "Agent")
 
 
 def _text(content: Any) -> str | None:
@@ -140,6 +159,45 @@ def _int(value: Any) -> int:
 
 
 def _usage(u: dict[str, Any]) -> dict[str, int | None]:
+    get = u.get
+    created = get("cache_creation_input_tokens") or 0
+    fresh = get("input_tokens") or 0
+    output = get("output_tokens") or 0
+    read = get("cache_read_input_tokens") or 0
+    split = get("cache_creation")
+    if isinstance(split, dict):
+        w5 = split.get("ephemeral_5m_input_tokens") or 0
+        w1 = split.get("ephemeral_1h_input_tokens") or 0
+    else:
+        w5 = w1 = 0
+    # the common case in one test (`type(x) is int` rules out bool); else the careful
+    # path, which names the first bad count
+    if not (
+        type(created) is int
+        and type(fresh) is int
+        and type(output) is int
+        and type(read) is int
+        and type(w5) is int
+        and type(w1) is int
+        and created | fresh | output | read | w5 | w1 >= 0  # negative if any is
+    ):
+        return _usage_checked(u)
+    if isinstance(split, dict):
+        if w5 + w1 != created:  # older lines: the split is missing or partial
+            w5 = created - w1 if created >= w1 else created
+    else:
+        w5, w1 = created, 0  # before the split existed every write was a 5-minute write
+    return {
+        "input_tokens": fresh,
+        "output_tokens": output,
+        "cache_read_tokens": read,
+        "cache_write_5m_tokens": w5,
+        "cache_write_1h_tokens": w1,
+        "reasoning_tokens": None,  # Claude reports thinking inside output_tokens only
+    }
+
+
+def _usage_checked(u: dict[str, Any]) -> dict[str, int | None]:
     created = _int(u.get("cache_creation_input_tokens") or 0)
     split = u.get("cache_creation")
     if isinstance(split, dict):

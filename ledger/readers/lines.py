@@ -28,11 +28,23 @@ def start(path: Path, cursor: Cursor, result: ReadResult) -> tuple[int, int] | N
 
 
 def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tuple[int, bytes]]:
-    """(line number, bytes) of each complete line from `offset`; a last line without its
-    newline is left for the next run. `result.cursor` follows what was consumed (its
-    meta["lines"] counts lines, so problems name real line numbers)."""
-    result.cursor.offset = offset
-    meta = result.cursor.meta
+    """(line number, bytes) of each complete, non-empty line from `offset`; a last line
+    without its newline is left for the next run. `result.cursor` follows what was consumed
+    (its meta["lines"] counts lines, so problems name real line numbers)."""
+    for before, batch in line_batches(path, offset, result):
+        for lineno, line in enumerate(batch, before + 1):
+            if line:
+                yield lineno, line
+
+
+def line_batches(path: Path, offset: int, result: ReadResult) -> Iterator[tuple[int, list[bytes]]]:
+    """The complete lines from `offset` as lists (empty lines included), each with the
+    number of the line before its first: `complete_lines` for loops that would rather not
+    resume a generator per line. When a list is handed out, `result.cursor` is already
+    past its last line."""
+    cursor = result.cursor
+    cursor.offset = offset
+    meta = cursor.meta
     try:
         f = path.open("rb")
     except OSError as e:
@@ -42,47 +54,47 @@ def complete_lines(path: Path, offset: int, result: ReadResult) -> Iterator[tupl
         f.seek(offset)
         pending: list[bytes] = []  # pieces of the unfinished line (joined once, at its end)
         held = 0
-        lineno = int(meta.get("lines", 0)) if offset else 0
+        lineno = first = int(meta.get("lines", 0)) if offset else 0
         skipping = meta.pop("skipping", None) == "1"  # inside a line too long to keep
-        while True:
-            try:
-                chunk = f.read(CHUNK)
-            except OSError as e:
-                skip_with_detail(result, path, lineno, f"read failed: {e.strerror}", "read error")
-                return
-            if not chunk:
-                if skipping:  # the long line goes on past the end: resume skipping next run
-                    meta["skipping"] = "1"
-                    text = f"longer than {MAX_LINE} bytes, unfinished: skipped so far"
-                    skip_with_detail(result, path, lineno + 1, text, "line too long")
-                return
-            if skipping:  # drop bytes up to the long line's end without keeping them
-                end = chunk.find(b"\n")
-                if end < 0:
-                    result.cursor.offset += len(chunk)
-                    continue
-                lineno += 1
-                result.cursor.offset += end + 1
-                meta["lines"] = str(lineno)
-                skipping = False
-                skip_with_detail(result, path, lineno, f"longer than {MAX_LINE} bytes", "line too long")
-                chunk = chunk[end + 1 :]
-            pending.append(chunk)
-            held += len(chunk)
-            if b"\n" in chunk:
-                parts = b"".join(pending).split(b"\n")
-                carry = parts.pop()
-                pending, held = [carry], len(carry)
-                for line in parts:
+        try:
+            while True:
+                try:
+                    chunk = f.read(CHUNK)
+                except OSError as e:
+                    skip_with_detail(result, path, lineno, f"read failed: {e.strerror}", "read error")
+                    return
+                if not chunk:
+                    if skipping:  # the long line goes on past the end: resume skipping next run
+                        meta["skipping"] = "1"
+                        text = f"longer than {MAX_LINE} bytes, unfinished: skipped so far"
+                        skip_with_detail(result, path, lineno + 1, text, "line too long")
+                    return
+                if skipping:  # drop bytes up to the long line's end without keeping them
+                    end = chunk.find(b"\n")
+                    if end < 0:
+                        cursor.offset += len(chunk)
+                        continue
                     lineno += 1
-                    result.cursor.offset += len(line) + 1
-                    meta["lines"] = str(lineno)
-                    if line:
-                        yield lineno, line
-            if held > MAX_LINE:  # never hold a giant line in memory
-                result.cursor.offset += held
-                pending, held = [], 0
-                skipping = True
+                    cursor.offset += end + 1
+                    skipping = False
+                    skip_with_detail(result, path, lineno, f"longer than {MAX_LINE} bytes", "line too long")
+                    chunk = chunk[end + 1 :]
+                pending.append(chunk)
+                held += len(chunk)
+                if b"\n" in chunk:
+                    parts = b"".join(pending).split(b"\n")
+                    carry = parts.pop()
+                    pending, held = [carry], len(carry)
+                    cursor.offset += sum(map(len, parts)) + len(parts)
+                    before, lineno = lineno, lineno + len(parts)
+                    yield before, parts
+                if held > MAX_LINE:  # never hold a giant line in memory
+                    cursor.offset += held
+                    pending, held = [], 0
+                    skipping = True
+        finally:  # the line count goes with the offset (set once, not per line)
+            if lineno != first:
+                meta["lines"] = str(lineno)
 
 
 def skip_with_detail(result: ReadResult, path: Path, lineno: int, text: str, reason: str) -> None:

@@ -1,0 +1,235 @@
+"""The fast paths of a big ingest give the same ledger, index and state as the plain ones:
+files read by a forked helper, records written as one pack, records put straight into the
+index, commits serialised by hand."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from burn.ledger import Ledger, ingest_read, parallel
+from burn.ledger.ingest import ingest
+from burn.ledger.record import make_body
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import gen_logs
+
+LINES = 2000
+STATE = ("seen", "dirty", "labels", "cursors")
+RECORD_TABLES = ("records", "bodies", "sessions", "usage", "tags", "tips", "problems")
+
+
+def dump(home: Path, tables: tuple[str, ...]) -> dict[str, list[Any]]:
+    conn = sqlite3.connect(home / "index.sqlite")
+    try:
+        return {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}"))) for t in tables}
+    finally:
+        conn.close()
+
+
+def records(home: Path) -> list[dict[str, Any]]:
+    """Every record's stored body (ids and hosts apart), in chain order."""
+    conn = sqlite3.connect(home / "index.sqlite")
+    try:
+        out = []
+        for (text,) in conn.execute("SELECT json FROM bodies ORDER BY seq"):
+            rec = json.loads(text)
+            for k in ("id", "host", "commit"):
+                rec.pop(k, None)
+            out.append(rec)
+        return out
+    finally:
+        conn.close()
+
+
+HELPED: list[int] = []  # files whose rows the last ingest took from a helper's scratch file
+
+
+def run_ingest(home: Path, helper: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    def counting(*a: Any) -> Any:
+        for got in parallel.map_in_order(*a):
+            HELPED[-1] += got.rows is None
+            yield got
+
+    HELPED.append(0)
+    with monkeypatch.context() as m:
+        m.setattr(ingest_read, "PARALLEL_BYTES", 0 if helper else 1 << 62)
+        m.setattr(ingest_read, "map_in_order", counting)
+        m.setattr(parallel, "cores", lambda: 2)
+        return ingest(Ledger.open(home)).to_json()
+
+
+@pytest.fixture
+def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "logs"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root / "claude"))
+    monkeypatch.setenv("CODEX_HOME", str(root / "codex"))
+    monkeypatch.setenv("OPENCODE_DATA_DIR", str(root / "opencode"))
+    return root
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_helper_process_reads_to_the_same_state(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = gen_logs.plan(2, LINES)
+    plan.write(logs, until=plan.cut())  # half-written logs first, then grown in place
+    homes = {mode: tmp_path / mode for mode in ("serial", "helper")}
+    first = {mode: run_ingest(home, mode == "helper", monkeypatch) for mode, home in homes.items()}
+    full = plan.write(logs)
+    second = {mode: run_ingest(home, mode == "helper", monkeypatch) for mode, home in homes.items()}
+    assert HELPED[-1] > 0 and HELPED[-2] == 0  # (the helper read in the helper mode only)
+    assert first["serial"] == first["helper"] and second["serial"] == second["helper"]
+    assert second["helper"]["records"] > 0
+    assert dump(homes["serial"], STATE) == dump(homes["helper"], STATE)
+    assert records(homes["serial"]) == records(homes["helper"])
+    claude = full["totals"]["claude"]
+    got: dict[str, int] = {}
+    for rec in records(homes["helper"]):
+        if rec["harness"] == "claude":
+            for k, v in rec["usage"].items():
+                if v is not None:
+                    got[k] = got.get(k, 0) + v
+    assert got == {k: v for k, v in claude.items() if v is not None}
+    assert not list(tmp_path.rglob(".ingest-*"))  # the scratch file is gone
+
+
+def test_a_helper_that_fails_is_replaced_by_this_process(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen_logs.generate(logs, 3, LINES)
+    serial = run_ingest(tmp_path / "serial", False, monkeypatch)
+    monkeypatch.setattr(sqlite3, "connect", _fails_in_children(sqlite3.connect))
+    helped = run_ingest(tmp_path / "helper", True, monkeypatch)
+    assert HELPED[-1] == 0  # every file was read here after all
+    assert helped == serial
+    assert dump(tmp_path / "serial", STATE) == dump(tmp_path / "helper", STATE)
+
+
+def _fails_in_children(connect: Any) -> Any:
+    import os
+
+    parent = os.getpid()
+
+    def wrapped(*a: Any, **k: Any) -> Any:
+        if os.getpid() != parent:
+            raise RuntimeError("the helper cannot write its rows")
+        return connect(*a, **k)
+
+    return wrapped
+
+
+def test_map_in_order_keeps_order_and_falls_back() -> None:
+    items = list(range(50))
+    weights = [1] * 50
+    assert list(parallel.map_in_order(lambda x: x * x, items, weights, 0)) == [x * x for x in items]
+    assert list(parallel.map_in_order(lambda x: -x, items, weights, 10**9)) == [-x for x in items]
+
+    def dies(results: list[int]) -> list[int]:
+        raise SystemExit(3)  # the helper exits badly: its part is done here
+
+    got = list(parallel.map_in_order(str, items, weights, 0, dies))
+    assert got == [str(x) for x in items]
+
+
+def test_the_index_written_by_an_ingest_equals_a_rebuild(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from burn.ledger import ledger
+
+    gen_logs.generate(logs, 4, LINES)
+    home = tmp_path / "home"
+    monkeypatch.setattr(ledger, "PACK_BATCH", 8)
+    report = run_ingest(home, True, monkeypatch)
+    assert HELPED[-1] > 0
+    assert report["records"] > 8  # a pack, not loose objects
+    assert list((home / "ledger.git" / "objects" / "pack").glob("pack-*.idx"))
+    direct = dump(home, RECORD_TABLES)
+    Ledger.open(home).index.rebuild()
+    assert dump(home, RECORD_TABLES) == direct
+
+
+def body(i: int, host: str) -> dict[str, Any]:
+    return make_body(
+        persona="none",
+        version=None,
+        source="ingest",
+        host=host,
+        harness="claude",
+        started_at=f"2026-11-{1 + i % 28:02d}T10:00:{i % 60:02d}Z",
+        sessions=[f"s{i}"],
+        by_model=[{"model": "claude-sonnet-4-5", "granularity": "per-message", "usage": {"input_tokens": i}}],
+        kind="ingest",
+    )
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_packed_batch_is_a_sound_git_chain(burn_home: Path) -> None:
+    from burn.ledger.ledger import PACK_BATCH
+
+    led = Ledger.open(burn_home)
+    led.append_many([body(0, led.host)])  # a loose commit first: the pack's chain continues it
+    got = led.append_many([body(i, led.host) for i in range(1, PACK_BATCH + 6)])
+    repo = str(burn_home / "ledger.git")
+    packs = list((burn_home / "ledger.git" / "objects" / "pack").glob("pack-*.pack"))
+    assert len(packs) == 1
+    for check in (["verify-pack", str(packs[0])], ["fsck", "--strict", "--no-dangling"]):
+        subprocess.run(["git", "--git-dir", repo, *check], check=True, capture_output=True)
+    # git, dulwich and the index (rebuilt from the refs alone) all read the same records
+    log = subprocess.run(
+        ["git", "--git-dir", repo, "rev-list", "--first-parent", led.record_ref],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert log[: len(got)] == [r["id"] for r in reversed(got)]
+    assert led.repo[got[-1]["id"].encode()].parents == [got[-2]["id"].encode()]
+    led.index.rebuild()
+    ids = led.index.read(lambda c: [row[0] for row in c.execute("SELECT id FROM records ORDER BY seq")])
+    assert ids == [r["id"] for r in [*[{"id": log[-1]}], *got]]
+
+
+def test_commit_bytes_are_what_dulwich_writes(tmp_path: Path) -> None:
+    from dulwich.objects import Commit
+
+    from burn.store.gitrepo import commit_bytes, object_id
+
+    tree, parent = b"4b825dc642cb6eb9a060e54bf8d69288fbee4904", b"1" * 40
+    message = 'none $0.00 12 tokens claude\n\n{"é":1}\n\nBurn-Persona: none\n'.encode()
+    for parents in ([], [parent]):
+        c = Commit()
+        c.tree = tree
+        c.parents = parents
+        c.author = c.committer = b"burn <h-1234@burn>"
+        c.author_time, c.commit_time = 1_790_000_000, 1_790_000_123
+        c.author_timezone = c.commit_timezone = 0
+        c.encoding = b"UTF-8"
+        c.message = message
+        raw = commit_bytes(tree, parents, message, b"burn <h-1234@burn>", 1_790_000_000, 1_790_000_123)
+        assert raw == c.as_raw_string()
+        assert object_id(b"commit", raw) == c.id
+
+
+def test_find_finds_the_files_rglob_finds(tmp_path: Path) -> None:
+    from burn.ledger.readers import find
+
+    root = tmp_path / "root"
+    for rel in ("a/x.jsonl", "a/b/y.jsonl", ".h.jsonl", "dir.jsonl/in.jsonl", "a/notes.txt"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "z.jsonl").write_text("")
+    (root / "a" / "link").symlink_to(tmp_path / "other")  # not entered, as rglob does not
+    (root / "broken.jsonl").symlink_to(tmp_path / "nowhere")
+    unreadable: list[str] = []
+    found = find(root, lambda name: name.endswith(".jsonl"), unreadable)
+    expected = sorted((p for p in root.rglob("*.jsonl") if not p.is_dir()), key=str)
+    assert found == expected and root / "broken.jsonl" in found and not unreadable
+    assert find(tmp_path / "missing", lambda name: True, unreadable) == [] and not unreadable
