@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import re
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 KNOWN = ("claude", "codex", "opencode")
 # Claude options after which the session id is the user's, or not known in advance.
@@ -23,8 +22,7 @@ _CLAUDE_SUBCOMMANDS = {"config", "mcp", "migrate-installer", "setup-token", "doc
                        "plugin"}  # fmt: skip
 
 
-@dataclass
-class Prepared:
+class Prepared(NamedTuple):
     argv: list[str]
     harness: str | None  # None: an unknown command; ingest matches any harness's session
     session_id: str | None  # known before spawn: matching is exact
@@ -74,5 +72,15 @@ def _claude(argv: list[str], cwd: str) -> Prepared:
         return Prepared(list(argv), "claude", None, hint)
     if _CLAUDE_NO_SESSION & set(args) or (args and args[0] in _CLAUDE_SUBCOMMANDS):
         return Prepared(list(argv), "claude", None, hint)
-    session = str(uuid.uuid4())
+    session = uuid4()
     return Prepared([argv[0], "--session-id", session, *argv[1:]], "claude", session, hint)
+
+
+def uuid4() -> str:
+    """A random UUID (version 4) as text: `str(uuid.uuid4())` without importing uuid, which
+    imports platform (a fifth of the launch wrapper's imports)."""
+    n = int.from_bytes(os.urandom(16), "big")
+    n = (n & ~(0xF000 << 64)) | (4 << 76)  # version 4
+    n = (n & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC 4122 variant
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -6,14 +6,13 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from burn.store.config import burn_home
 
 
-@dataclass(frozen=True)
-class Home:
+class Home(NamedTuple):
     root: Path
 
     @classmethod

@@ -10,7 +10,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from burn.store.gitrepo import list_refs, read_ref, walk_first_parent
 from burn.store.objects import PERSONAS_REF, parse_trailers
@@ -76,6 +76,7 @@ INDEX_DDL = (
 INGEST_TABLES = ("cursors", "seen", "labels", "dirty")
 INDEXES = tuple(stmt.split()[2] for stmt in INDEX_DDL)
 BULK_LOAD = 5000  # commits in one catch-up above which indexes are rebuilt after the load
+FAST_JSON_FROM = 8  # commits in one catch-up from which orjson parses them
 
 
 class Index:
@@ -282,8 +283,16 @@ class Index:
 
     def _add_records(self, ref: str, chain: list[tuple[str, int, bytes]]) -> int:
         """Insert records in batches; a long chain loads without secondary indexes first."""
-        import orjson
+        loads: Any
+        dumps: Any
+        if len(chain) >= FAST_JSON_FROM:
+            import orjson
 
+            loads, dumps = orjson.loads, lambda rec: orjson.dumps(rec).decode()
+        else:  # (a launch's one record: importing orjson would cost more than parsing it)
+            import json
+
+            loads, dumps = json.loads, lambda rec: json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
         assert self._conn is not None
         c = self._conn
         bulk = len(chain) >= BULK_LOAD and not self._fresh
@@ -294,7 +303,7 @@ class Index:
         records, bodies, sessions, usage, tags, problems = [], [], [], [], [], []
         for sha, _when, message in chain:
             try:
-                rec = load_record(message, sha)
+                rec = load_record(message, sha, loads)
                 started = iso_to_epoch(rec["started_at"])
                 ended = iso_to_epoch(rec["ended_at"]) if rec["ended_at"] else None
             except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -310,7 +319,7 @@ class Index:
                     rec.get("launch_id"),
                 )
             )  # fmt: skip
-            bodies.append((seq, orjson.dumps(rec).decode()))
+            bodies.append((seq, dumps(rec)))
             sessions += [(seq, s) for s in rec["sessions"]]
             # Whose usage a row is: its own session/agent when the record spans several
             # (a launch), else the record's.

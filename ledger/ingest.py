@@ -15,7 +15,6 @@ import importlib
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +37,20 @@ READERS = {
 Group = tuple[str, str, str | None]  # harness, session, agent link
 
 
-@dataclass
 class IngestReport:
-    files: int = 0
-    files_read: int = 0
-    lines: int = 0
-    events: int = 0
-    records: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    problems: list[str] = field(default_factory=list)
-    harnesses: list[str] = field(default_factory=list)
-    launches: list[tuple[str, str]] = field(default_factory=list)  # settled: launch id, why
+    def __init__(self) -> None:
+        self.files = 0
+        self.files_read = 0
+        self.lines = 0
+        self.events = 0
+        self.records = 0
+        self.skipped: Counter[str] = Counter()
+        self.problems: list[str] = []
+        self.harnesses: list[str] = []
+        self.launches: list[tuple[str, str]] = []  # settled: launch id, why
+
+    def __repr__(self) -> str:
+        return f"IngestReport({vars(self)})"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,8 +150,8 @@ def _ingest(
             settle.append((stamp, why, groups))
     bodies: list[dict[str, Any]] = []
     if todo.free or settle:
-        if pricing is None:  # (left by an ingest stopped before recording, or a launch ended)
-            pricing = _price_table(ledger)
+        if pricing is None and (todo.free or any(groups for _s, _w, groups in settle)):
+            pricing = _price_table(ledger)  # (left by an ingest stopped before recording)
         growth = Growth(ledger, conn)
         for stamp, why, groups in settle:
             bodies.append(launch_body(ledger, conn, stamp, why, groups, pricing, growth))

@@ -19,7 +19,6 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,20 +68,25 @@ def _seen_row(ev: UsageEvent, pricing: Any) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-@dataclass
 class FileRead:
     """What one log file said, compacted in the process that read it."""
 
-    harness: str
-    path: str
-    cursor: tuple[int, int, int, str]
-    lines: int
-    events: int
-    skipped: Counter[str]
-    problems: list[str]
-    labels: dict[str, str]
-    rows: list[tuple[Any, ...]] | None  # one per response; None: in the helper's scratch file
-    spans: dict[Key, Span]  # (harness, session, agent or '') -> first and last timestamp
+    def __init__(
+        self,
+        harness: str,
+        path: str,
+        cursor: tuple[int, int, int, str],
+        lines: int,
+        events: int,
+        skipped: Counter[str],
+        problems: list[str],
+        labels: dict[str, str],
+        rows: list[tuple[Any, ...]] | None,  # one per response; None: in the helper's scratch file
+        spans: dict[Key, Span],  # (harness, session, agent or '') -> first and last timestamp
+    ) -> None:
+        self.harness, self.path, self.cursor = harness, path, cursor
+        self.lines, self.events, self.skipped, self.problems = lines, events, skipped, problems
+        self.labels, self.rows, self.spans = labels, rows, spans
 
 
 class ReadTotals:

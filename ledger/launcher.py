@@ -18,14 +18,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from . import stamps
-from .harnesses import prepare
+from .harnesses import prepare, uuid4
 from .ledger import Ledger
 
 TICK_S = 1.0
@@ -44,7 +43,7 @@ class Launch:
         self.ledger = ledger
         self.argv = argv
         self.env = env
-        self.id = str(uuid.uuid4())
+        self.id = uuid4()
         self.exit_code: int | None = None
         self.record: dict[str, Any] | None = None
         self.persona = ""
@@ -127,12 +126,13 @@ class Launch:
 
     def _tick(self) -> None:
         """Ingest every second while the child runs, skipping a tick when another ingest
-        holds the lock. Its own Ledger: a SQLite connection belongs to one thread."""
-        from .ingest import ingest
-
+        holds the lock. Its own Ledger: a SQLite connection belongs to one thread. (Nothing
+        is imported before the first tick: a short launch's exit does not wait on it.)"""
         ledger = Ledger.open(self.ledger.home.root)
         while not self._stop.wait(TICK_S):
             try:
+                from .ingest import ingest
+
                 ingest(ledger, self._harnesses(), wait=False)
             except Exception as e:
                 self._warn("a live ingest failed", e)
@@ -169,14 +169,22 @@ class Launch:
         return self.record
 
     def _find_record(self) -> dict[str, Any] | None:
+        """The launch's record as `burn show` prints it (its stored JSON)."""
+
         def find(conn: Any) -> str | None:
             row = conn.execute(
-                "SELECT id FROM records WHERE launch_id = ? AND kind = 'launch'", (self.id,)
+                "SELECT json FROM records JOIN bodies USING (seq) WHERE launch_id = ? AND kind = 'launch'",
+                (self.id,),
             ).fetchone()
             return row[0] if row else None
 
-        record_id = self.ledger.index.read(find)
-        return self.ledger.show(record_id) if record_id else None
+        text = self.ledger.index.read(find)
+        if text is None:
+            return None
+        import json
+
+        record: dict[str, Any] = json.loads(text)
+        return record
 
     def _warn(self, what: str, error: BaseException) -> None:
         """Once per launch, to the log file; `warning` says it for the caller."""

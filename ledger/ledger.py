@@ -30,6 +30,7 @@ class Ledger:
     def __init__(self, home: Home) -> None:
         self.home = home
         self._trees: dict[str | None, bytes] = {}
+        self._blobs: dict[str, bytes] = {}  # version -> blob of a spec known to be stored
 
     @classmethod
     def open(cls, root: Path | None = None) -> Ledger:
@@ -82,7 +83,7 @@ class Ledger:
         record, and, when this process has the index open, goes into it directly instead
         of being read back from the commits by the next catch-up.
         """
-        from burn.store.gitrepo import cas_update, commit_bytes, make_commit, object_id, write_pack
+        from burn.store.gitrepo import cas_update, commit_bytes, object_id, write_loose, write_pack
 
         if not bodies:
             return []
@@ -91,7 +92,10 @@ class Ledger:
         chain: list[tuple[str, int, bytes]] = []
         packed = len(bodies) >= PACK_BATCH
         old_tip: list[bytes | None] = []
+        repo_path = self.home.repo_path
         with self.home.lock():
+            if not (repo_path / "objects").is_dir():
+                self.specs.repo  # noqa: B018 - creates the repository
             trees = [self._persona_tree(b.get("version")) for b in bodies]
 
             def build(tip: bytes | None) -> bytes | None:
@@ -101,19 +105,18 @@ class Ledger:
                 now = int(time.time())
                 objects = []
                 for (message, when), tree in zip(prepared, trees, strict=True):
-                    parents = [parent] if parent else []
+                    raw = commit_bytes(tree, [parent] if parent else [], message, who, when, now)
                     if packed:
-                        raw = commit_bytes(tree, parents, message, who, when, now)
                         parent = object_id(b"commit", raw)
                         objects.append((parent, b"commit", raw))
                     else:
-                        parent = make_commit(self.repo, tree, parents, message, who, when)
+                        parent = write_loose(repo_path, b"commit", raw)
                     chain.append((parent.decode(), when, message))
                 if objects:
-                    write_pack(self.home.repo_path, objects)
+                    write_pack(repo_path, objects)
                 return parent
 
-            cas_update(self.repo, self.record_ref, build)
+            cas_update(repo_path, self.record_ref, build)
         if "index" in self.__dict__:
             old = old_tip[0].decode() if old_tip and old_tip[0] else None
             self.index.add_appended(self.record_ref, old, chain)
@@ -121,31 +124,44 @@ class Ledger:
             return []
         return [public(b, sha) for b, (sha, _w, _m) in zip(bodies, chain, strict=True)]
 
+    def know_spec(self, spec: dict[str, Any]) -> str:
+        """Note that `spec` is in the persona store; return its version. Its records' tree
+        is then made without reading the store (a launch appends one record: opening the
+        store for it would cost more than the rest of the append)."""
+        from burn.store.canonical import Version, canonical_bytes
+        from burn.store.gitrepo import object_id
+
+        data = canonical_bytes(spec)
+        version = Version.of_bytes(data).id
+        self._blobs[version] = object_id(b"blob", data)
+        return version
+
     def _persona_tree(self, version: str | None) -> bytes:
-        """The tree `{persona.json: spec}` shared by every record of a version."""
+        """The tree `{persona.json: spec}` shared by every record of a version (written
+        under the home lock)."""
         if version in self._trees:
             return self._trees[version]
-        from dulwich.objects import Tree
+        from burn.store.gitrepo import tree_bytes, write_loose
 
-        from burn.store.canonical import Version
-        from burn.store.gitrepo import add_object
-
-        tree = Tree()
+        entries = []
         if version is not None:
             if not version.startswith("b3:"):
                 raise RecordError(f"{version!r} is not a b3: version id", field="version")
-            # The sha256 alias is not needed to find the blob.
-            blob: Any = self.specs.blob_id(Version(version[3:], ""))
+            blob = self._blobs.get(version)
+            if blob is None:
+                from burn.store.canonical import Version
+
+                # The sha256 alias is not needed to find the blob.
+                blob = self.specs.blob_id(Version(version[3:], ""))
             if blob is None:
                 raise BurnError(
                     f"spec {version} is not in the persona store",
                     fix="store it first (`burn persona add FILE`) or pass the spec to append()",
                 )
-            tree.add(b"persona.json", 0o100644, blob)
-        add_object(self.repo, tree)  # called under the home lock
-        self._trees[version] = tree.id
-        tree_id: bytes = tree.id
-        return tree_id
+            entries.append((b"persona.json", blob))
+        tree = write_loose(self.home.repo_path, b"tree", tree_bytes(entries))
+        self._trees[version] = tree
+        return tree
 
     def record(self, persona: str, **fields: Any) -> dict[str, Any]:
         """Build, check and append a record in one call (see record.make_body)."""

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from burn.store import Catalog, PersonaNotFound, ResolvedPersona, Version, default_layers
 from burn.store.config import persona_dirs
-from burn.store.diff import diff_specs
 from burn.store.errors import BurnError, PersonaError, UsageError
 from burn.store.persona import Layer, load_persona_file
 
@@ -63,8 +61,7 @@ def resolve(
     return persona
 
 
-@dataclass(frozen=True)
-class Added:
+class Added(NamedTuple):
     persona: ResolvedPersona
     new: bool
     path: Path
@@ -232,6 +229,8 @@ def diff(ledger: Ledger, a: str, b: str | None, cwd: Path | None = None) -> dict
         )
     else:
         left, right = resolve(ledger, a, cwd=cwd), resolve(ledger, b, cwd=cwd)
+    from burn.store.diff import diff_specs
+
     return {
         "schema": 1,
         "a": {"name": left.name, "version": left.version.id, "version_short": left.version.short},

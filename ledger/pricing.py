@@ -40,10 +40,9 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from burn.store.errors import BurnError, json_problem
 
@@ -72,8 +71,7 @@ _DATE_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2})$")
 _BRACKET_SUFFIX = re.compile(r"\[[^\]]*\]$")  # Claude Code's "claude-opus-4-6[1m]"
 
 
-@dataclass(frozen=True)
-class TierPrices:
+class TierPrices(NamedTuple):
     """Integer pico-USD per token for each kind, or None where the kind has no price."""
 
     input: int | None = None
@@ -87,8 +85,7 @@ class TierPrices:
         return value
 
 
-@dataclass(frozen=True)
-class ModelPrice:
+class ModelPrice(NamedTuple):
     model: str
     base: TierPrices
     long: TierPrices | None
@@ -104,13 +101,24 @@ class ModelPrice:
         return self.base
 
 
-@dataclass(frozen=True)
 class PriceTable:
-    id: str
-    models: Mapping[str, ModelPrice]
-    aliases: Mapping[str, str]
-    origin: str  # the file it came from
-    _found: dict[str, ModelPrice | None] = field(default_factory=dict, compare=False, repr=False)
+    # (Plain classes and named tuples here, not dataclasses: a launch that prices its
+    # session would import dataclasses for them alone.)
+    def __init__(
+        self, id: str, models: Mapping[str, ModelPrice], aliases: Mapping[str, str], origin: str
+    ) -> None:
+        self.id = id
+        self.models = models
+        self.aliases = aliases
+        self.origin = origin  # the file it came from
+        self._found: dict[str, ModelPrice | None] = {}
+
+    def __eq__(self, other: object) -> bool:
+        fields = ("id", "models", "aliases", "origin")
+        return isinstance(other, PriceTable) and all(getattr(self, f) == getattr(other, f) for f in fields)
+
+    def __repr__(self) -> str:
+        return f"PriceTable(id={self.id!r}, {len(self.models)} models, origin={self.origin!r})"
 
     def lookup(self, model: str) -> ModelPrice | None:
         """Exact id, then alias, then normalised id (provider prefix, date and @ suffixes)."""

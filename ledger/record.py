@@ -233,12 +233,12 @@ def commit_message(body: Mapping[str, Any]) -> bytes:
     return f"{subject(body)}\n\n{text}\n\n".encode() + ("\n".join(trailers) + "\n").encode()
 
 
-def load_record(message: bytes, record_id: str) -> dict[str, Any]:
+def load_record(message: bytes, record_id: str, loads: Any = None) -> dict[str, Any]:
     """The public record of a commit; ValueError if the commit is not a readable record.
 
     The one definition of "a record" that the index and fsck share.
     """
-    rec = public(parse_message(message), record_id)
+    rec = public(parse_message(message, loads), record_id)
     if not isinstance(rec["persona"], str) or not rec["persona"]:
         raise ValueError("record has no persona")
     if not isinstance(rec["started_at"], str) or not _ISO.match(rec["started_at"]):
@@ -248,16 +248,19 @@ def load_record(message: bytes, record_id: str) -> dict[str, Any]:
     return rec
 
 
-def parse_message(message: bytes) -> dict[str, Any]:
-    """The body of a record commit message. Raises ValueError if it is not one."""
-    import orjson
+def parse_message(message: bytes, loads: Any = None) -> dict[str, Any]:
+    """The body of a record commit message. Raises ValueError if it is not one.
+    (`loads`: json.loads for a record or two, where importing orjson costs more.)"""
+    if loads is None:
+        import orjson
 
+        loads = orjson.loads
     parts = message.split(b"\n\n", 2)
     if len(parts) < 3:
         raise ValueError("not a burn record (expected subject, JSON body and trailers)")
     try:
-        body = orjson.loads(parts[1])
-    except orjson.JSONDecodeError as e:
+        body = loads(parts[1])
+    except ValueError as e:  # (orjson.JSONDecodeError and json's are ValueErrors)
         raise ValueError(f"record body is not JSON: {e}") from e
     if not isinstance(body, dict) or "persona" not in body:
         raise ValueError("record body is not a burn record object")

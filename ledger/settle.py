@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +33,11 @@ Dirty = tuple[str, str, str, str, str]  # harness, session, agent ('' = none), f
 SLACK_S = 2.0  # clock granularity between a spawn and the harness's own timestamps
 
 
-@dataclass
 class Plan:
-    free: list[Dirty] = field(default_factory=list)  # no launch claims them: plain ingest
-    settle: list[tuple[st.Stamp, str, list[Dirty]]] = field(default_factory=list)  # stamp, why, its groups
-    held: list[Dirty] = field(default_factory=list)  # their launch still runs
+    def __init__(self) -> None:
+        self.free: list[Dirty] = []  # no launch claims them: plain ingest
+        self.settle: list[tuple[st.Stamp, str, list[Dirty]]] = []  # stamp, why, its groups
+        self.held: list[Dirty] = []  # their launch still runs
 
 
 def plan(ledger: Ledger, conn: sqlite3.Connection, dirty: list[Dirty], problems: list[str]) -> Plan:
@@ -156,8 +155,10 @@ def launch_body(
     ended = end.get("ended_epoch")
     version = d.get("version")
     known = conn.execute("SELECT 1 FROM versions WHERE b3 = ?", (version,)).fetchone()
-    if version and not known and d.get("spec") is not None:  # store it once, with its first record
-        ledger.specs.put(d["spec"], source=d.get("source", "user"))
+    if version and d.get("spec") is not None:
+        if not known:  # store it once, with its first record
+            ledger.specs.put(d["spec"], source=d.get("source", "user"))
+        ledger.know_spec(d["spec"])  # (a spec that hashes otherwise is looked up in the store)
     return make_body(
         persona=d["persona"],
         version=version,

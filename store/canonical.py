@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 SHORT_LEN = 12
 MIN_PREFIX = 6
@@ -23,8 +22,7 @@ def canonical_bytes(spec: Any) -> bytes:
     return bytes(canonicaljson.encode_canonical_json(spec))
 
 
-@dataclass(frozen=True, order=True)
-class Version:
+class Version(NamedTuple):
     """The content address of a spec: blake3 (primary) and sha256 (alias)."""
 
     b3: str

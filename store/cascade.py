@@ -7,9 +7,8 @@ layer; `extends` reaches only into strictly lower layers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .canonical import Version
 from .errors import PersonaError, PersonaNotFound
@@ -20,8 +19,7 @@ LIBRARY_DIR = Path(__file__).parent / "library"
 MAX_EXTENDS_DEPTH = 32
 
 
-@dataclass(frozen=True)
-class ResolvedPersona:
+class ResolvedPersona(NamedTuple):
     """A persona after cascade, extends and tier merge: what gets hashed and launched."""
 
     name: str
@@ -56,13 +54,13 @@ def default_layers(cwd: Path, home: Path, dirs: list[Path]) -> list[Layer]:
     return layers
 
 
-@dataclass
 class Catalog:
     """Every persona file in every layer, read once; broken files are kept as errors."""
 
-    layers: list[Layer]
-    files: dict[str, list[PersonaFile]] = field(default_factory=dict)  # by rank, best first
-    errors: dict[str, list[PersonaError]] = field(default_factory=dict)  # by name
+    def __init__(self, layers: list[Layer]) -> None:
+        self.layers = layers
+        self.files: dict[str, list[PersonaFile]] = {}  # by rank, best first
+        self.errors: dict[str, list[PersonaError]] = {}  # by name
 
     @classmethod
     def scan(cls, layers: list[Layer]) -> Catalog:

@@ -75,29 +75,53 @@ def list_refs(repo_path: Path, prefix: str) -> dict[str, bytes]:
     return out
 
 
-def cas_update(repo: Repo, ref: str, build: Callable[[bytes | None], bytes | None]) -> bytes | None:
+def cas_update(repo_path: Path, ref: str, build: Callable[[bytes | None], bytes | None]) -> bytes | None:
     """Move `ref` from its current tip to `build(tip)`, retrying if another writer won.
 
     `build` receives the current tip (None when the ref does not exist) and returns the
-    new sha, or None to leave the ref alone. The caller holds burn's home lock, so a
-    leftover `<ref>.lock` is from a writer that was killed and is removed.
+    new sha, or None to leave the ref alone. The ref is written the way git and dulwich
+    write one (`<ref>.lock` created exclusively, checked, synced, renamed over the ref), so
+    all three can share the repository. The caller holds burn's home lock, so a leftover
+    `<ref>.lock` is from a writer that was killed and is removed.
     """
-    from dulwich.file import FileLocked
-
-    name = ref.encode()
-    lock_path = Path(repo.controldir()) / (ref + ".lock")
+    lock = repo_path / (ref + ".lock")
     for attempt in range(CAS_ATTEMPTS):
-        old = read_ref(Path(repo.controldir()), ref)
+        old = read_ref(repo_path, ref)
         new = build(old)
         if new is None:
             return old
-        try:
-            if repo.refs.set_if_equals(name, old if old is not None else ZERO, new):  # type: ignore[arg-type]
-                return new
-        except FileLocked:
-            _remove_stale_lock(lock_path)
+        if _set_if_equals(repo_path, ref, lock, old, new):
+            return new
         time.sleep(0.001 * (attempt + 1))
     raise BurnError(f"could not update {ref} after {CAS_ATTEMPTS} attempts", fix="retry")
+
+
+def _set_if_equals(repo_path: Path, ref: str, lock: Path, old: bytes | None, new: bytes) -> bool:
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        _remove_stale_lock(lock)
+        return False
+    try:
+        with open(fd, "wb") as f:
+            if read_ref(repo_path, ref) != old:  # moved since `build` saw it
+                raise _Moved
+            f.write(new + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(lock, repo_path / ref)
+        return True
+    except _Moved:
+        _remove_stale_lock(lock)
+        return False
+    except BaseException:
+        _remove_stale_lock(lock)
+        raise
+
+
+class _Moved(Exception):
+    pass
 
 
 def _remove_stale_lock(path: Path) -> None:
@@ -105,6 +129,38 @@ def _remove_stale_lock(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+def write_loose(repo_path: Path, kind: bytes, raw: bytes) -> bytes:
+    """Store one object as a loose file, unless it is there already; return its sha.
+
+    By hand rather than through dulwich: a launch writes one record, and importing and
+    opening dulwich for it cost more than the rest of the append. The file is synced
+    before it is renamed into place, so a ref moved after this never points at an object
+    that is not on disk. (An object already packed may get a loose copy: git allows it.)
+    """
+    import zlib
+
+    sha = object_id(kind, raw)
+    name = sha.decode()
+    folder = repo_path / "objects" / name[:2]
+    path = folder / name[2:]
+    if path.exists():
+        return sha
+    folder.mkdir(exist_ok=True)
+    tmp = folder / f"tmp_obj_{os.getpid()}_{name[2:10]}"
+    tmp.unlink(missing_ok=True)  # (left read-only by a killed writer)
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "wb") as f:
+        f.write(zlib.compress(b"%s %d\0%s" % (kind, len(raw), raw), 1))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return sha
+
+
+def tree_bytes(entries: list[tuple[bytes, bytes]]) -> bytes:
+    """The raw text of a tree of blobs, `(name, hex sha)` sorted by name (files only)."""
+    return b"".join(b"100644 " + name + b"\0" + bytes.fromhex(sha.decode()) for name, sha in sorted(entries))
 
 
 def add_object(repo: Repo, obj: Any) -> None:

@@ -15,9 +15,8 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .canonical import Version, canonical_bytes, parse_version_ref
 from .errors import AmbiguousVersion, ObjectCorrupt, UsageError, VersionNotFound
@@ -25,8 +24,7 @@ from .errors import AmbiguousVersion, ObjectCorrupt, UsageError, VersionNotFound
 PERSONAS_REF = "refs/burn/personas"
 
 
-@dataclass(frozen=True)
-class StoredVersion:
+class StoredVersion(NamedTuple):
     """One version as the store knows it."""
 
     version: Version
@@ -202,7 +200,7 @@ class GitSpecStore(SpecStore):
                 created = True
                 return make_commit(self.repo, new_root, [tip] if tip else [], message, who)
 
-            cas_update(self.repo, PERSONAS_REF, build)
+            cas_update(self.repo_path, PERSONAS_REF, build)
         return created
 
     def _with_entries(self, root: bytes | None, entries: set[tuple[bytes, bytes]], blob: Any) -> bytes:

@@ -10,9 +10,8 @@ import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import PersonaError, json_problem
 
@@ -40,8 +39,7 @@ FIELD_KINDS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(NamedTuple):
     """One source of persona files; lower rank wins."""
 
     label: str  # cwd, user, dir:0, library, ...
@@ -50,8 +48,7 @@ class Layer:
     rank: int
 
 
-@dataclass(frozen=True)
-class PersonaFile:
+class PersonaFile(NamedTuple):
     name: str
     path: Path
     layer: Layer

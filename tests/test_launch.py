@@ -106,6 +106,37 @@ def test_a_launch_is_one_record_holding_exactly_its_transcript(burn, tmp_path: P
     assert not list((tmp_path / "burn" / "pending").glob("*")), "the stamp is gone once settled"
 
 
+def test_launch_records_are_valid_git_objects_carrying_their_spec(burn, tmp_path: Path) -> None:
+    # the first launch of a version stores its spec; the second finds it in the index. Both
+    # write their commit, tree and ref by hand (no dulwich): git itself must accept them.
+    for _ in range(2):
+        assert burn("launch", "reviewer", "--", "claude", "-p", "hi").code == 0
+    recs = records(burn)
+    assert len(recs) == 2 and recs[0]["version"] == recs[1]["version"]
+    git_dir = str(tmp_path / "burn" / "ledger.git")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    fsck = subprocess.run(
+        ["git", "--git-dir", git_dir, "fsck", "--full", "--strict"], env=env, capture_output=True
+    )
+    assert fsck.returncode == 0, fsck.stderr
+    shown = burn("persona", "show", "reviewer@" + recs[0]["version_short"], "--format", "json")
+    from burn.store.canonical import Version, canonical_bytes
+
+    spec = json.loads(shown.out)["spec"]
+    for rec in recs:
+        blob = subprocess.run(
+            ["git", "--git-dir", git_dir, "show", f"{rec['id']}:persona.json"],
+            env=env,
+            capture_output=True,
+            check=True,
+        ).stdout
+        assert blob == canonical_bytes(spec) and Version.of_bytes(blob).id == rec["version"]
+    log = subprocess.run(
+        ["git", "--git-dir", git_dir, "log", "--format=%H", "--all"], env=env, capture_output=True
+    )
+    assert {r["id"] for r in recs} <= set(log.stdout.decode().split())
+
+
 @pytest.mark.parametrize(
     ("args", "code"),
     [

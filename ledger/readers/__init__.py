@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -38,25 +37,35 @@ class UsageEvent(NamedTuple):
     request_prompt: int | None = None
 
 
-@dataclass
+# (Plain classes, not dataclasses: importing dataclasses is a tenth of what the launch
+# wrapper imports.)
 class Cursor:
     """Where the last read of a file stopped."""
 
-    inode: int = 0
-    size: int = 0
-    offset: int = 0  # bytes consumed up to the end of the last complete line
-    meta: dict[str, str] = field(default_factory=dict)  # reader state that outlives a read
+    def __init__(
+        self, inode: int = 0, size: int = 0, offset: int = 0, meta: dict[str, str] | None = None
+    ) -> None:
+        self.inode = inode
+        self.size = size
+        self.offset = offset  # bytes consumed up to the end of the last complete line
+        self.meta: dict[str, str] = {} if meta is None else meta  # reader state that outlives a read
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cursor) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"Cursor(inode={self.inode}, size={self.size}, offset={self.offset}, meta={self.meta})"
 
 
-@dataclass
 class ReadResult:
-    events: list[UsageEvent] = field(default_factory=list)
-    cursor: Cursor = field(default_factory=Cursor)
-    lines: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)  # reason -> count
-    problems: list[str] = field(default_factory=list)  # "file:line: reason", first few
-    # Names the harness gives its agents: link key (an event's `agent`) -> agent name.
-    labels: dict[str, str] = field(default_factory=dict)
+    def __init__(self, cursor: Cursor | None = None) -> None:
+        self.events: list[UsageEvent] = []
+        self.cursor = Cursor() if cursor is None else cursor
+        self.lines = 0
+        self.skipped: Counter[str] = Counter()  # reason -> count
+        self.problems: list[str] = []  # "file:line: reason", first few
+        # Names the harness gives its agents: link key (an event's `agent`) -> agent name.
+        self.labels: dict[str, str] = {}
 
 
 class Reader(Protocol):
