@@ -523,7 +523,9 @@ def evaluate(
     month = window("monthly", at, tz)[0]
     spend = Spend(ledger, persona, month)
     running = live(ledger) if any(c.kind in WINDOWED for c in mine) else Live([])
-    rows, warnings, refusals = [], [], []
+    rows: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    refusals: list[str] = []
     for cap in mine:
         row: dict[str, Any] = {**_cap_json(cap), "spent_micros": None, "running_micros": None,
                                "left_micros": cap.limit, "unknown_launches": 0,

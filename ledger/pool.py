@@ -150,7 +150,8 @@ def reconcile(ledger: Ledger, pool_id: str, by: str) -> None:
     for member, entry in pool["members"].items():
         if entry["state"] == "reserved":
             reconcile(ledger, member, by)
-            commit(ledger, pool_id, member, by)
+            if commit(ledger, pool_id, member, by):
+                close(ledger.home.root, member, by)  # the pool a killed child could not close
 
 
 def close(root: Path, pool_id: str, by: str) -> None:
