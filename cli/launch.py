@@ -196,12 +196,16 @@ def execute(
     from burn.store.errors import BurnError
 
     budget = budget or {}
-    try:
-        pool = None
-        if "pool" in budget:
-            from burn.ledger.record import usd_to_micros
+    pool = None
+    if "pool" in budget:
+        from burn.ledger.record import usd_to_micros
 
+        try:
             pool = usd_to_micros(budget["pool"])
+        except BurnError as e:
+            sys.stderr.write(f"burn: error: --pool: {e}\n{USAGE}\n")
+            return 2
+    try:
         current = Launch.begin(
             persona, argv, tags=tags, tier=tier, pool=pool, kill_on_cap="kill_on_cap" in budget
         )

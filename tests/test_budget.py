@@ -370,3 +370,17 @@ def test_an_empty_pool_refuses_the_next_child_and_an_overdrawn_pool_says_so(burn
     (listed,) = [p for p in status(burn)["pools"] if p["pool"] == root["launch_id"]]
     assert listed["overdrawn"] and listed["free_micros"] < 0
     assert "overdrawn" in burn("budget", "status").out
+
+
+def test_a_bad_pool_amount_is_a_usage_error(burn, tmp_path) -> None:
+    r = burn("launch", "planner", "--pool", "lots", "--", "claude")
+    assert r.code == 2 and "--pool" in r.err and truth(tmp_path) == []
+
+
+def test_the_demo_shows_a_refused_launch_and_budget_status(tmp_path, burn) -> None:
+    r = burn("demo", "--home", str(tmp_path / "demo"))
+    assert r.code == 0, r
+    assert "$ burn budget set reviewer --daily 0.05" in r.out
+    assert "burn: refused: hard daily cap $0.05 of reviewer" in r.err
+    status = r.out[r.out.index("$ burn budget status") :]
+    assert "reviewer  daily    hard   $0.05" in status and "-$" in status, "over the cap, and says so"
