@@ -169,7 +169,7 @@ def admit(
             for row in result["caps"]:
                 if row["soft"]:
                     continue
-                adm._tighten(row["left_micros"], f"{row['kind']} cap of {row['scope']}")
+                adm._tighten(row["left_micros"], f"{row['kind'].replace('_', '-')} cap of {row['scope']}")
                 if row["kind"] == "per_launch":
                     per_launch = (
                         row["limit_micros"] if per_launch is None else min(per_launch, row["limit_micros"])

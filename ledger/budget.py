@@ -382,8 +382,10 @@ def evaluate(
         over = row["left_micros"] < need if cap.kind == "per_launch" else (
             row["left_micros"] <= 0 or row["left_micros"] < need)  # fmt: skip
         if row["unknown_launches"] and cap.kind in WINDOWED:
-            text = (f"{row['unknown_launches']} launch(es) of unknown cost are not counted against "
-                    f"the {cap.kind} cap of {cap.scope}")  # fmt: skip
+            text = (
+                f"{row['unknown_launches']} launch(es) of unknown cost (an unpriced model, or no session"
+                f" found) are not counted against the {cap.kind} cap of {cap.scope}"
+            )
             if rules["unknown"] == "refuse" and not cap.soft:
                 over = True
             else:

@@ -172,7 +172,8 @@ def _prune(root: Path) -> None:
 
 
 def listing(root: Path) -> list[dict[str, Any]]:
-    """Pools, newest first: open ones and those closed in the last day."""
+    """Pools, newest first: open ones and those closed in the last day (a child's own
+    pool only when its children drew on it)."""
     out = []
     try:
         paths = list(_dir(root).glob("*.json"))
@@ -182,6 +183,8 @@ def listing(root: Path) -> list[dict[str, Any]]:
         pool = load(root, path.stem)
         if pool is None or (pool["state"] == "closed" and pool.get("closed_at", 0) < time.time() - 86400):
             continue
+        if pool["parent"] is not None and not pool["members"]:
+            continue  # a child's reservation no grandchild drew on: its parent's row says it
         out.append(
             {
                 "pool": pool["id"],

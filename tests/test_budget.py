@@ -225,10 +225,10 @@ def test_kill_on_cap_stops_a_child_whose_live_spend_crosses_a_hard_cap(
     assert turn_cost(0) > 1000, "one turn is over the cap"
     r = burn("launch", "reviewer", "--kill-on-cap", "--", "claude", "--fake-hang", *extra)
     assert r.code == code, r
-    assert f"burn: stopped by {sig}" in r.err and "per_launch cap of reviewer" in r.err
+    assert f"burn: stopped by {sig}" in r.err and "per-launch cap of reviewer" in r.err
     (rec,) = records(burn)
     assert rec["exit_code"] == code
-    assert rec["stopped"] == {"by": "burn", "cap": "per_launch cap of reviewer", "limit_micros": 1000,
+    assert rec["stopped"] == {"by": "burn", "cap": "per-launch cap of reviewer", "limit_micros": 1000,
                               "spent_micros": turn_cost(0), "signal": sig}  # fmt: skip
 
 
@@ -247,7 +247,7 @@ def test_unknown_cost_never_counts_as_zero(burn, burn_home) -> None:
     daily = cap(status(burn)["caps"], "daily")
     assert daily["unknown_launches"] == 1 and daily["spent_micros"] == 0
     r = burn("budget", "check", "reviewer")
-    assert r.code == 0 and "1 launch(es) of unknown cost are not counted" in r.err, "default: warn"
+    assert r.code == 0 and "1 launch(es) of unknown cost (an unpriced model" in r.err, "default: warn"
     assert "unknown" in burn("budget", "status").out.splitlines()[0]
     config(burn_home, 'unknown = "refuse"\n')
     r = burn("launch", "reviewer", "--", "claude")
