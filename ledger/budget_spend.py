@@ -4,8 +4,9 @@ A record is re-priced with the current table. When the per-turn usage of its ses
 still in the index (`seen`) and adds up to exactly the record, and no other record holds
 those sessions, each turn counts at its own time — so a launch that spans midnight counts
 on both days. Otherwise the record counts whole at its start. A reported cost counts as
-reported; an unknown one (an unpriced model, or no usage at all) is counted apart, never
-as $0.
+reported; an unknown one (an unpriced model, or a launch in which no session was found)
+is counted apart, never as $0 — except a launch with no usage of its own that started
+launches: its children's records hold its spend, so it adds nothing itself.
 """
 
 from __future__ import annotations
@@ -79,10 +80,24 @@ def _items(
                 list(sessions),
             )
         }
+    bare = [s[0] for s in seqs if s[0] not in rows and s[4] is None]
+    wrappers: set[int] = set()
+    if bare:
+        bmarks = ",".join("?" * len(bare))
+        wrappers = {
+            seq
+            for (seq,) in conn.execute(
+                f"SELECT r.seq FROM records r WHERE r.seq IN ({bmarks}) AND r.launch_id IS NOT NULL"
+                " AND EXISTS (SELECT 1 FROM records c WHERE c.parent = r.launch_id)",
+                bare,
+            )
+        }
     out: list[_Item] = []
     for seq, started, harness, pricing, cost in seqs:
         mine = rows.get(seq, [])
         if pricing == "reported" or not mine:
+            if cost is None and not mine and seq in wrappers:
+                continue  # a launch that only ran launches: its children's records hold the spend
             out.append(_Item(seq, started, micros=cost))
             continue
         turns = _turns(conn, harness, mine) if harness and not shared & {s for *_x, s, _u in mine} else None

@@ -384,3 +384,14 @@ def test_the_demo_shows_a_refused_launch_and_budget_status(tmp_path, burn) -> No
     assert "burn: refused: hard daily cap $0.05 of reviewer" in r.err
     status = r.out[r.out.index("$ burn budget status") :]
     assert "reviewer  daily    hard   $0.05" in status and "-$" in status, "over the cap, and says so"
+
+
+def test_a_launch_that_only_ran_launches_adds_nothing_but_one_that_found_no_session_is_unknown(burn) -> None:
+    assert burn("budget", "set", "planner", "--daily", "10").code == 0
+    r = burn("launch", "planner", "--", "sh", "-c", "burn launch reviewer -- claude")
+    assert r.code == 0, r
+    daily = cap(check(burn, "planner")[1]["caps"], "daily", "planner")
+    assert daily["unknown_launches"] == 0 and daily["spent_micros"] == 0, "its child's record holds the spend"
+    assert burn("launch", "planner", "--", "true").code == 0
+    daily = cap(check(burn, "planner")[1]["caps"], "daily", "planner")
+    assert daily["unknown_launches"] == 1, "no session found: burn cannot see what it spent"
