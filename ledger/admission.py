@@ -9,6 +9,13 @@ per-launch cap a launch reserves nothing: it is admitted while anything is left,
 launches started together may overshoot by what they spend. Across hosts nothing is
 guaranteed until their ledgers are synced.
 
+**Order.** DESIGN section 6 lists the budget check before the stamp; here the stamp is
+written first and the check runs right after it, before anything spawns, so that a
+reservation is never without the stamp that says its launch is alive (a reservation is
+live exactly while `pending/<id>.json` exists). A refused launch's stamp is removed at
+once; nothing spawned and no record is written. If the stamp cannot be written (a
+read-only home), the launch goes on unrecorded and unchecked, like any ledger failure.
+
 **During the launch** (`--kill-on-cap`), a guard thread reads the launch's live spend
 (what the 1 s ingest tick has seen) and, once it is above the tightest hard limit known at
 admission — a per-launch cap, what was left of a daily/monthly cap, or the pool

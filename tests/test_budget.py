@@ -395,3 +395,15 @@ def test_a_launch_that_only_ran_launches_adds_nothing_but_one_that_found_no_sess
     assert burn("launch", "planner", "--", "true").code == 0
     daily = cap(check(burn, "planner")[1]["caps"], "daily", "planner")
     assert daily["unknown_launches"] == 1, "no session found: burn cannot see what it spent"
+
+
+def test_the_sdk_raises_budget_refused_and_spawns_nothing(burn, burn_home) -> None:
+    from burn.ledger import launch
+    from burn.ledger.budget import BudgetRefused
+
+    assert burn("budget", "set", "reviewer", "--daily", "1").code == 0
+    assert burn("record", "reviewer", "--cost", "2").code == 0
+    with pytest.raises(BudgetRefused) as refused, launch("reviewer", ["claude"]):
+        pytest.fail("the block must not run")
+    assert refused.value.exit_code == REFUSED and "daily cap $1.00 of reviewer" in str(refused.value)
+    assert not list((burn_home / "pending").glob("*")), "no stamp left behind"
