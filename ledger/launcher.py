@@ -163,9 +163,8 @@ class Launch:
         self._stop.set()
         try:
             duration = int((time.monotonic() - self._t0) * 1000)
-            notes = (
-                self.budget.stop() if self.budget is not None else {}
-            )  # {"stopped": …} after --kill-on-cap
+            # the budget guard's last word: {"stopped": …} when --kill-on-cap stopped the child
+            notes = self.budget.stop() if self.budget is not None else {}
             stamps.write_json(
                 self._stamp.with_suffix(".end"),
                 {"exit_code": self.exit_code, "ended_epoch": time.time(), "duration_ms": duration, **notes},
