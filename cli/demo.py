@@ -23,7 +23,8 @@ def demo(home: Path | None) -> None:
     Creates personas with two versions each, records a week of launches, writes two
     Claude Code transcripts (one with a subagent), then shows the log, a persona's
     versions with their spend, what changed between them, a launch of each reviewer
-    version (a stand-in `claude` that writes a real transcript), an ingest and a summary.
+    version (a stand-in `claude` that writes a real transcript), an ingest, a summary, and
+    a daily cap that refuses the next launch, with `burn budget status`.
 
     \b
     Example:
@@ -55,6 +56,7 @@ def demo(home: Path | None) -> None:
         f"reviewer@{v['reviewer'][1]}, planner@{v['planner'][0]} and planner@{v['planner'][1]}.\n"
     )
     review = ["--", "claude", "-p", "review the diff", "--demo-output"]
+    refused = ["launch", "reviewer", *review, "1500"]  # today's reviewer spend is over $0.05
     steps = [
         ["log", "persona=reviewer", "-n", "6"],
         ["persona", "log", "reviewer"],
@@ -65,12 +67,15 @@ def demo(home: Path | None) -> None:
         ["launch", f"reviewer@{v['reviewer'][1]}", *review, "1500"],
         ["log", "kind=launch"],
         ["summary", "--by", "persona,harness"],
+        ["budget", "set", "reviewer", "--daily", "0.05", "--monthly", "20"],
+        refused,
+        ["budget", "status"],
         ["fsck"],
     ]
     for args in steps:
         click.secho(f"$ burn {shlex.join(args)}", bold=True)
-        code = run(build(), args)
-        if code:
+        code = run(build(), args) if args is not refused else _launch(args)
+        if code != (75 if args is refused else 0):  # the capped launch must be refused
             raise click.ClickException(f"`burn {shlex.join(args)}` failed with exit {code}")
         click.echo()
     click.echo(f"Explore it yourself:  export BURN_HOME={shlex.quote(str(home))}")
@@ -89,3 +94,15 @@ def _demo_harness_on_path(bin_dir: Path) -> None:
     shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m burn.ledger.demo_harness "$@"\n')
     shim.chmod(0o755)
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _launch(args: list[str]) -> int:
+    """`burn launch` through its own entry point (it does not go through click)."""
+    import sys
+
+    from .launch import fast_main
+
+    sys.stdout.flush()
+    code = fast_main(args[1:])
+    sys.stderr.flush()
+    return code

@@ -14,7 +14,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-USAGE = "usage: burn launch PERSONA[@VERSION] [--tag KEY=VALUE]... [--tier NAME] [--no-burn] -- COMMAND..."
+USAGE = (
+    "usage: burn launch PERSONA[@VERSION] [--tag KEY=VALUE]... [--tier NAME] [--pool USD] [--kill-on-cap]"
+    " [--no-burn] -- COMMAND..."
+)
 _OPT_OUT = {"0", "false", "off", "no"}
 
 
@@ -39,11 +42,21 @@ def _command() -> Any:
     @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
     @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Tag the record (repeatable).")
     @click.option("--tier", metavar="NAME", help="Launch the persona's tier NAME (recorded as tag tier).")
+    @click.option("--pool", metavar="USD", help="Give nested launches a pool of USD to share.")
+    @click.option(
+        "--kill-on-cap", is_flag=True, help="Stop the command when its live spend crosses a hard cap."
+    )
     @click.option("--no-burn", is_flag=True, help="Run the command without recording anything.")
     @click.argument("persona", metavar="PERSONA[@VERSION]")
     @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
     def launch(
-        tags: tuple[str, ...], tier: str | None, no_burn: bool, persona: str, command: tuple[str, ...]
+        tags: tuple[str, ...],
+        tier: str | None,
+        pool: str | None,
+        kill_on_cap: bool,
+        no_burn: bool,
+        persona: str,
+        command: tuple[str, ...],
     ) -> None:
         """Run COMMAND as a launch of PERSONA and record its spend, exactly once.
 
@@ -56,6 +69,13 @@ def _command() -> Any:
         `--no-burn`, BURN=0 (or false/off) and AGENTWORKFORCE_BURN=0 run COMMAND with no
         ledger at all.
 
+        Budgets (`burn budget`): a launch a hard cap forbids does not start and exits 75
+        (EX_TEMPFAIL: retry after the reset), naming the cap, the spend and the reset time;
+        a soft cap warns. `--kill-on-cap` sends COMMAND SIGTERM (SIGKILL after a grace
+        period) once its live spend crosses a hard cap; the record says `stopped`.
+        `--pool USD` gives nested launches USD to share: each reserves on start and
+        reconciles on end; a launch that finds its parent's pool empty exits 75.
+
         \b
         Example:
           burn launch reviewer --tag ticket=ABC-12 -- claude -p "review the diff"
@@ -63,16 +83,19 @@ def _command() -> Any:
         if command[:1] == ("--",):  # click keeps a `--` that follows PERSONA
             command = command[1:]
         args = [a for kv in tags for a in ("--tag", kv)] + (["--tier", tier] if tier else [])
+        args += (["--pool", pool] if pool else []) + (["--kill-on-cap"] if kill_on_cap else [])
         args += (["--no-burn"] if no_burn else []) + [persona, "--", *command]
         raise click.exceptions.Exit(fast_main(args))
 
     return launch
 
 
-def parse(args: Sequence[str]) -> tuple[str, list[str], dict[str, str], str | None, bool]:
-    """PERSONA, COMMAND, tags, tier, no_burn. Options may come before or after PERSONA;
-    COMMAND starts after `--`, or at the first word after PERSONA."""
+def parse(args: Sequence[str]) -> tuple[str, list[str], dict[str, str], str | None, bool, dict[str, str]]:
+    """PERSONA, COMMAND, tags, tier, no_burn, budget options (pool, kill_on_cap). Options
+    may come before or after PERSONA; COMMAND starts after `--`, or at the first word after
+    PERSONA."""
     tags: dict[str, str] = {}
+    budget: dict[str, str] = {}
     tier, no_burn, persona = None, False, None
     rest = list(args)
     while rest:
@@ -86,7 +109,7 @@ def parse(args: Sequence[str]) -> tuple[str, list[str], dict[str, str], str | No
             rest.insert(0, word)
             break
         name, eq, inline = word.partition("=")
-        if name in ("--tag", "--tier"):
+        if name in ("--tag", "--tier", "--pool"):
             if not eq:
                 if not rest:
                     raise _Usage(f"{name} needs a value")
@@ -94,12 +117,17 @@ def parse(args: Sequence[str]) -> tuple[str, list[str], dict[str, str], str | No
             if name == "--tier":
                 tier = inline
                 continue
+            if name == "--pool":
+                budget["pool"] = inline
+                continue
             key, sep, value = inline.partition("=")
             if not sep or not key:
                 raise _Usage(f"--tag {inline!r} is not KEY=VALUE")
             tags[key] = value
         elif word == "--no-burn":
             no_burn = True
+        elif word == "--kill-on-cap":
+            budget["kill_on_cap"] = "1"
         elif word in ("-h", "--help"):
             raise _Help
         else:
@@ -108,7 +136,7 @@ def parse(args: Sequence[str]) -> tuple[str, list[str], dict[str, str], str | No
         raise _Usage("PERSONA is missing")
     if not rest:
         raise _Usage("COMMAND is missing: write it after --")
-    return persona, rest, tags, tier, no_burn
+    return persona, rest, tags, tier, no_burn, budget
 
 
 def wants_help(args: Sequence[str]) -> bool:
@@ -124,7 +152,7 @@ def wants_help(args: Sequence[str]) -> bool:
 
 def fast_main(args: Sequence[str]) -> int:
     try:
-        persona, argv, tags, tier, no_burn = parse(args)
+        persona, argv, tags, tier, no_burn, budget = parse(args)
     except _Usage as e:
         sys.stderr.write(f"burn: error: {e}\n{USAGE}\n")
         return 2
@@ -135,7 +163,7 @@ def fast_main(args: Sequence[str]) -> int:
         os.environ.get(k, "").strip().lower() in _OPT_OUT for k in ("BURN", "AGENTWORKFORCE_BURN")
     ):
         return _exec(argv)
-    return execute(persona, argv, tags, tier)
+    return execute(persona, argv, tags, tier, budget)
 
 
 def _exec(argv: list[str]) -> int:
@@ -157,22 +185,45 @@ def _not_started(command: str, error: OSError) -> int:
     return 126
 
 
-def execute(persona: str, argv: list[str], tags: dict[str, str], tier: str | None) -> int:
+def execute(
+    persona: str,
+    argv: list[str],
+    tags: dict[str, str],
+    tier: str | None,
+    budget: dict[str, str] | None = None,
+) -> int:
     from burn.ledger.launcher import Launch
-    from burn.store.errors import AmbiguousVersion, PersonaError, PersonaNotFound, UsageError, VersionNotFound
+    from burn.store.errors import BurnError
 
+    budget = budget or {}
+    pool = None
+    if "pool" in budget:
+        from burn.ledger.record import usd_to_micros
+
+        try:
+            pool = usd_to_micros(budget["pool"])
+        except BurnError as e:
+            sys.stderr.write(f"burn: error: --pool: {e}\n{USAGE}\n")
+            return 2
     try:
-        current = Launch.begin(persona, argv, tags=tags, tier=tier)
-    except (PersonaError, PersonaNotFound, VersionNotFound, AmbiguousVersion, UsageError) as e:
-        sys.stderr.write(f"burn: error: {e}\n")  # a persona that does not resolve: nothing runs
+        current = Launch.begin(
+            persona, argv, tags=tags, tier=tier, pool=pool, kill_on_cap="kill_on_cap" in budget
+        )
+    except BurnError as e:  # a persona that does not resolve, or a cap that forbids: nothing runs
+        sys.stderr.write(f"burn: {'refused' if e.exit_code == 75 else 'error'}: {e}\n")
         return e.exit_code
-    code = _spawn_and_wait(current.argv, current.env)
+    for warning in current.budget.warnings if current.budget is not None else ():
+        sys.stderr.write(f"burn: warning: {warning}\n")
+    code = _spawn_and_wait(current.argv, current.env, current.watch)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         record = current.end(code)
     except KeyboardInterrupt:
         sys.stderr.write("burn: interrupted; the next `burn ingest` records this launch\n")
         return code
+    stopped = (record or {}).get("stopped")
+    if stopped:
+        sys.stderr.write(_stopped(stopped))
     if current.warning:
         sys.stderr.write(f"burn: warning: {current.warning} (details in $BURN_HOME/logs/burn.log)\n")
     elif record is not None and sys.stderr.isatty():
@@ -180,13 +231,15 @@ def execute(persona: str, argv: list[str], tags: dict[str, str], tier: str | Non
     return code
 
 
-def _spawn_and_wait(argv: list[str], env: dict[str, str]) -> int:
+def _spawn_and_wait(argv: list[str], env: dict[str, str], started: Any = None) -> int:
     import subprocess
 
     try:
         proc = subprocess.Popen(argv, env=env)
     except OSError as e:
         return _not_started(argv[0], e)
+    if started is not None:
+        started(proc.pid)
 
     def forward(signum: int, _frame: Any) -> None:
         try:
@@ -236,3 +289,11 @@ def _summary(record: dict[str, Any]) -> str:
         f"{record['persona']}@{record['version_short']}" if record.get("version_short") else record["persona"]
     )
     return f"burn: {who}  {money}  {size}  record {record['id'][:12]}\n"
+
+
+def _stopped(stopped: dict[str, Any]) -> str:
+    spent, limit = stopped.get("spent_micros") or 0, stopped.get("limit_micros") or 0
+    return (
+        f"burn: stopped by {stopped.get('signal')}: live spend ${spent / 1e6:,.4f} crossed the"
+        f" {stopped.get('cap')} (${limit / 1e6:,.4f})\n"
+    )

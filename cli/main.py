@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "persona",
         "The persona store: add, list, show, log, diff, import.",
     ),
+    "budget": ("burn.cli.budget", "budget", "Spending caps per persona: set, check, status."),
     "fsck": ("burn.cli.maintenance", "fsck", "Verify the ledger, every persona id and the index."),
     "reindex": ("burn.cli.maintenance", "reindex", "Rebuild the SQLite index from the ledger."),
     "gc": ("burn.cli.maintenance", "gc", "Pack loose objects in the ledger."),

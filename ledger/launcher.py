@@ -50,6 +50,7 @@ class Launch:
         self.version: str | None = None
         self.harness: str | None = None
         self.warning: str | None = None  # set when the ledger failed; the launch went on
+        self.budget: Any = None  # an admission.Admission when a budget or a pool applies
         self._fd: int | None = None
         self._stamp: Path | None = None
         self._t0 = time.monotonic()
@@ -69,6 +70,8 @@ class Launch:
         cwd: str | Path | None = None,
         ledger: Ledger | None = None,
         live: bool = True,
+        pool: int | None = None,
+        kill_on_cap: bool = False,
     ) -> Launch:
         """Resolve the persona (a bad name raises BurnError: nothing spawns), then write
         the stamp. Anything else that fails is warned about and the launch goes on."""
@@ -116,6 +119,16 @@ class Launch:
         except Exception as e:  # a full disk or a read-only home never stops the launch
             launch._warn("could not write the launch stamp", e)
             return launch
+        if (
+            pool is not None
+            or kill_on_cap
+            or "BURN_POOL" in env
+            or resolved.budget
+            or (ledger.home.root / "budgets.json").exists()
+        ):
+            from .admission import admit_launch  # budgets cost nothing where none are set
+
+            launch.budget = admit_launch(launch, resolved, all_tags, pool, kill_on_cap)  # may refuse
         if live:
             launch._ticker = threading.Thread(target=launch._tick, name="burn-tick", daemon=True)
             launch._ticker.start()
@@ -150,9 +163,11 @@ class Launch:
         self._stop.set()
         try:
             duration = int((time.monotonic() - self._t0) * 1000)
+            # the budget guard's last word: {"stopped": …} when --kill-on-cap stopped the child
+            notes = self.budget.stop() if self.budget is not None else {}
             stamps.write_json(
                 self._stamp.with_suffix(".end"),
-                {"exit_code": self.exit_code, "ended_epoch": time.time(), "duration_ms": duration},
+                {"exit_code": self.exit_code, "ended_epoch": time.time(), "duration_ms": duration, **notes},
             )
             if self._ticker is not None:
                 self._ticker.join()
@@ -160,6 +175,8 @@ class Launch:
 
             ingest(self.ledger, self._harnesses())
             self.record = self._find_record()
+            if self.budget is not None:
+                self.budget.finish()  # reconcile pools now that the records are written
         except Exception as e:
             self._warn("could not record the launch (the next `burn ingest` settles it)", e)
         finally:
@@ -167,6 +184,11 @@ class Launch:
                 os.close(self._fd)  # the launcher is done: its stamp may now be settled by anyone
                 self._fd = None
         return self.record
+
+    def watch(self, pid: int) -> None:
+        """Tell the launch its child's pid, so `kill_on_cap` can stop it."""
+        if self.budget is not None:
+            self.budget.watch(pid)
 
     def _find_record(self) -> dict[str, Any] | None:
         """The launch's record as `burn show` prints it (its stored JSON)."""
@@ -212,9 +234,14 @@ def launch(
     tier: str | None = None,
     cwd: str | Path | None = None,
     ledger: Ledger | None = None,
+    pool: int | None = None,
+    kill_on_cap: bool = False,
 ) -> Iterator[Launch]:
-    """Wrap your own spawn: the launch is recorded however the block ends."""
-    current = Launch.begin(persona, argv, tags=tags, tier=tier, cwd=cwd, ledger=ledger)
+    """Wrap your own spawn: the launch is recorded however the block ends. With budgets,
+    `begin` may raise BudgetRefused; call `l.watch(pid)` after spawning for kill_on_cap."""
+    current = Launch.begin(
+        persona, argv, tags=tags, tier=tier, cwd=cwd, ledger=ledger, pool=pool, kill_on_cap=kill_on_cap
+    )
     try:
         yield current
     finally:

@@ -180,4 +180,5 @@ def launch_body(
         cwd=d.get("cwd"),
         argv0=d.get("argv0"),
         settled=why,
+        **({"stopped": end["stopped"]} if end.get("stopped") else {}),  # --kill-on-cap stopped it
     )

@@ -15,6 +15,10 @@ never the real harness's):
   --fake-count-int FILE write each SIGINT's sender into FILE; exit 130 shortly after the first
   --fake-kill-launcher  SIGKILL its parent process (the burn wrapper) at the end
   --fake-then CMD...    run CMD (the rest of argv) after the turns, and wait for it
+  --fake-wait FILE      after the turns, wait until FILE exists
+  --fake-at T1,T2,...   write turn n with timestamp Tn (ISO, UTC) instead of now
+  --fake-model M        the model every turn names (claude only)
+  --fake-ignore-term    ignore SIGTERM (only SIGKILL stops it)
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from pathlib import Path
 MODELS = {"claude": "claude-sonnet-4-5", "codex": "gpt-5-codex"}
 
 
+CLOCK: list[str] = []  # --fake-at: the timestamps of the turns still to write
+
+
 def now() -> str:
+    if CLOCK:
+        return CLOCK[0]
     t = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
 
@@ -47,7 +56,7 @@ def main(harness: str, argv: list[str]) -> int:
         if a == "--fake-then":
             then = argv[i + 1 :]
             break
-        if a in ("--fake-hang", "--fake-kill-launcher"):
+        if a in ("--fake-hang", "--fake-kill-launcher", "--fake-ignore-term"):
             opts[a] = True
         elif a.startswith("--fake-"):
             opts[a] = argv[i + 1]
@@ -58,6 +67,12 @@ def main(harness: str, argv: list[str]) -> int:
         i += 1
     if "--fake-count-int" in opts:  # taken synchronously, so a second one is not merged away
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    if opts.get("--fake-ignore-term"):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    global CLOCK
+    CLOCK = [t for t in str(opts.get("--fake-at", "")).split(",") if t]
+    if "--fake-model" in opts:
+        MODELS["claude"] = str(opts["--fake-model"])
     session = session or str(uuid.uuid4())
     turns = int(opts.get("--fake-turns", 1))
     delay = float(opts.get("--fake-delay", 0))
@@ -73,6 +88,11 @@ def main(harness: str, argv: list[str]) -> int:
             )
         if turn == 0 and "--fake-ready" in opts:
             Path(str(opts["--fake-ready"])).touch()
+        if CLOCK:
+            CLOCK.pop(0)
+    if "--fake-wait" in opts:
+        while not Path(str(opts["--fake-wait"])).exists():
+            time.sleep(0.05)
     if then:
         subprocess.run(then)
     if opts.get("--fake-kill-launcher"):
