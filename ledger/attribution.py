@@ -152,9 +152,7 @@ def _within(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
 
 
-def exact(
-    home: Path, conn: sqlite3.Connection | None, launch_id: str, env: Mapping[str, str]
-) -> dict[str, Any]:
+def exact(home: Path, launch_id: str, env: Mapping[str, str]) -> dict[str, Any]:
     """The launch a commit is made inside: its spend so far (ended: as recorded), less
     what earlier commits of the same launch already claimed."""
     name, _, short = env.get("BURN_PERSONA", "").partition("@")
@@ -166,8 +164,14 @@ def exact(
         "version_short": short or None,
         "cost_micros": None,
     }
-    if conn is None:
-        return launch
+    stamp = home / "pending" / f"{launch_id}.json"
+    if stamp.is_file():  # still running: read its logs now (this also makes a new ledger)
+        conn: sqlite3.Connection | None = _ingest_now(home, stamp)
+    elif (home / "ledger.git").is_dir():
+        conn = _index(home)
+    else:
+        return launch  # no ledger at all: who, from the environment; cost unknown
+    assert conn is not None
     spent: int | None = None
     recorded = _launch_costs(conn, [launch_id]).get(launch_id)
     if recorded is not None and recorded[1] is not None:
@@ -175,7 +179,6 @@ def exact(
         row = conn.execute("SELECT persona, version FROM records WHERE id = ?", (recorded[1],)).fetchone()
         launch["persona"], launch["version"] = row
     else:
-        conn = _ingest_now(home, conn, launch_id)
         spent = _running_spend(home, conn, launch_id, launch)
     n, claimed = _claimed(conn, launch_id)
     launch["cost_micros"] = None if spent is None else max(0, spent - claimed)
@@ -183,13 +186,13 @@ def exact(
     return launch
 
 
-def _ingest_now(home: Path, conn: sqlite3.Connection, launch_id: str) -> sqlite3.Connection:
+def _ingest_now(home: Path, stamp: Path) -> sqlite3.Connection:
     """Read the launch's harness logs now (unless an ingest — its own tick — is running):
     the trailer then has what the harness spent up to this commit, not up to the last tick."""
     try:
-        harness = json.loads((home / "pending" / f"{launch_id}.json").read_text()).get("harness")
+        harness = json.loads(stamp.read_text()).get("harness")
     except (OSError, ValueError):
-        return conn
+        harness = None
     from .ingest import ingest
     from .ledger import Ledger
 
@@ -291,18 +294,20 @@ def prepare(
         return []
     launch_id = env.get("BURN_LAUNCH_ID")
     home = home or _home()
-    conn = _index(home) if (home / "ledger.git").is_dir() else None
     if launch_id:
-        mode, launches = "exact", [exact(home, conn, launch_id, env)]
-    elif conn is None:
-        return []
+        mode, launches = "exact", [exact(home, launch_id, env)]
+    elif not (home / "ledger.git").is_dir():
+        return []  # no ledger: no launch to attribute
     else:
+        conn = _index(home)
         mode, launches = "window", window(conn, where["top"], _head_time(cwd), time.time())
     already = existing_launches(message)
     launches = [x for x in launches if ref(x) not in already and x["launch_id"] not in already]
     if not launches:
         return []
     pairs = trailers(mode, launches)
+    if message and not message.endswith("\n"):  # git's MERGE_MSG: without it the trailers
+        path.write_text(message + "\n")  # would join the subject's paragraph
     args = ["interpret-trailers", "--in-place", "--where", "end", "--if-exists", "add"]
     for key, value in pairs:
         args += ["--trailer", f"{key}: {value}"]
@@ -381,8 +386,8 @@ def _home() -> Path:
     return burn_home()
 
 
-def _index(home: Path) -> sqlite3.Connection | None:
-    """A caught-up index connection (None when there is no ledger yet)."""
+def _index(home: Path) -> sqlite3.Connection:
+    """A caught-up index connection."""
     from .index import Index
 
     return Index(home / "index.sqlite", home / "ledger.git").conn()
