@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_hooks import burn_trailers, git, harness_bin, launch, make_repo, note, usd
 
 __all__ = ["harness_bin"]  # its autouse fixture: the fake `claude` and `burn` on PATH
