@@ -341,12 +341,37 @@ def post_commit(
         return None  # the user took the trailers out of the message
     note = {"schema": 1, "commit": sha, "mode": data.get("mode"), "launches": launches}
     git(["notes", "--ref", NOTES_REF, "append", "-m", json.dumps(note, sort_keys=True), sha], cwd)
-    from .ledger import Ledger
-
-    ledger = Ledger.open(home or _home())
-    body = attribution_body(ledger.host, where["top"], sha, when, str(data.get("mode")), launches)
-    note["record"] = ledger.append_many([body])[0]["id"]
+    note["record"] = _append(home or _home(), where["top"], sha, when, str(data.get("mode")), launches)
     return note
+
+
+def _append(root: Path, top: str, sha: str, when: int, mode: str, launches: list[dict[str, Any]]) -> str:
+    """Append the attribution record; returns its id. The common case (a ledger that
+    exists) writes the commit without dulwich (store.fastgit), as the hook's time is
+    the commit's; a new ledger goes through Ledger, which creates it."""
+    try:
+        host = (root / "host-id").read_text().strip()
+    except OSError:
+        host = ""
+    repo = root / "ledger.git"
+    if not host or not (repo / "objects").is_dir():
+        from .ledger import Ledger
+
+        ledger = Ledger.open(root)
+        body = attribution_body(ledger.host, top, sha, when, mode, launches)
+        return str(ledger.append_many([body])[0]["id"])
+    from burn.store.fastgit import append_commit
+    from burn.store.locking import file_lock
+
+    from .index import RECORDS_PREFIX
+    from .record import commit_message
+
+    body = attribution_body(host, top, sha, when, mode, launches)
+    with file_lock(root / "lock"):
+        return append_commit(
+            str(repo), RECORDS_PREFIX + host, commit_message(body), f"burn <{host}@burn>".encode(),
+            when, int(time.time()),
+        )  # fmt: skip
 
 
 def attribution_body(
@@ -381,6 +406,9 @@ def _head(cwd: str | None) -> tuple[str, int, set[str]]:
 
 
 def _home() -> Path:
+    env = os.environ.get("BURN_HOME")
+    if env:  # store.config (tomllib) only when the platform default is needed
+        return Path(env).expanduser()
     from burn.store.config import burn_home
 
     return burn_home()

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from burn.store.gitrepo import list_refs, read_ref, walk_first_parent
-from burn.store.objects import PERSONAS_REF, parse_trailers
 
-from .record import iso_to_epoch, load_record
 from .usage import TOKEN_KINDS
+
+PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not imported: start-up)
 
 T = TypeVar("T")
 
@@ -248,6 +248,8 @@ class Index:
         return added
 
     def _add_versions(self, chain: list[tuple[str, int, bytes]]) -> None:
+        from burn.store.objects import parse_trailers
+
         assert self._conn is not None
         for _sha, when, message in chain:
             t = parse_trailers(message.decode("utf-8", "replace"))
@@ -267,6 +269,8 @@ class Index:
     def _add_records(self, ref: str, chain: list[tuple[str, int, bytes]]) -> int:
         """Insert records in batches; a long chain loads without secondary indexes first."""
         import orjson
+
+        from .record import iso_to_epoch, load_record
 
         assert self._conn is not None
         c = self._conn

@@ -271,16 +271,25 @@ def test_two_commits_inside_one_launch_split_its_cost_and_count_each_token_once(
 
 def test_opt_outs_leave_the_launch_for_the_next_commit(repo: Path, burn) -> None:
     rec = launch(burn, repo)
-    env = {**os.environ, "BURN": "0"}
-    assert commit(repo, "-m", "opted out", env=env).returncode == 0
+    # dated before the launch, so the launch is still "since the previous commit" below
+    old = {**os.environ, "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z"}
+    assert commit(repo, "-m", "opted out", env={**old, "BURN": "0"}).returncode == 0
     assert burn_trailers(repo) == []
     res = subprocess.run(
         ["git", "-c", "burn.hooks=false", "commit", "--allow-empty", "-m", "also out"],
-        cwd=repo, capture_output=True, text=True,
+        cwd=repo, capture_output=True, text=True, env=old,
     )  # fmt: skip
     assert res.returncode == 0 and burn_trailers(repo) == []
     assert commit(repo, "-m", "counted").returncode == 0
     assert dict(burn_trailers(repo))["Burn-Launch"] == rec["id"]
+
+
+def test_a_launch_that_ended_before_the_previous_commit_is_not_the_next_ones(repo: Path, burn) -> None:
+    launch(burn, repo)
+    later = {**os.environ, "GIT_COMMITTER_DATE": "2099-01-01T00:00:00Z", "BURN": "0"}
+    assert commit(repo, "-m", "made after the launch, without burn", env=later).returncode == 0
+    assert commit(repo, "-m", "next").returncode == 0
+    assert burn_trailers(repo) == []
 
 
 def test_merge_squash_and_fixup_messages_are_left_alone_unless_configured(repo: Path, burn) -> None:
@@ -328,7 +337,7 @@ def test_amend_and_rebase_carry_the_note_to_the_new_commit(repo: Path, burn) -> 
 
 
 def test_attribution_records_hold_no_spend_and_reindex_rebuilds_them(
-    repo: Path, burn, tmp_path: Path
+    repo: Path, burn, tmp_path: Path, burn_home: Path
 ) -> None:
     rec = launch(burn, repo)
     assert commit(repo, "-m", "feature").returncode == 0
@@ -338,6 +347,11 @@ def test_attribution_records_hold_no_spend_and_reindex_rebuilds_them(
     assert attr["commit"] == sha and attr["cost_micros"] is None and attr["usage"]["input_tokens"] is None
     [total] = json.loads(burn("summary", "--by", "harness", "--format", "json").out)["rows"]
     assert total["records"] == 1 and total["cost_micros"] == rec["cost_micros"]
+    fsck = subprocess.run(  # the hook's record was written without dulwich: still sound git
+        ["git", "--git-dir", str(burn_home / "ledger.git"), "fsck", "--full", "--strict"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert fsck.returncode == 0, fsck.stderr
     assert burn("reindex").code == 0
     outside = tmp_path / "work"  # not a repository: only the rebuilt index can answer
     assert [r["id"] for r in records(burn, f"commit={sha[:10]}", cwd=outside)] == [rec["id"]]
@@ -427,8 +441,28 @@ def test_a_missing_burn_prints_one_line_and_the_commit_goes_on(repo: Path, burn)
             "\n".join("burn=/gone/bin/burn" if x.startswith("burn=") else x for x in lines) + "\n"
         )
     bare = {**os.environ, "PATH": os.pathsep.join(p for p in ("/usr/bin", "/bin") if Path(p).is_dir())}
+    bare["GIT_COMMITTER_DATE"] = "2000-01-01T00:00:00Z"  # before the launch: it stays "since"
     res = commit(repo, "-m", "no burn anywhere", env=bare)
     assert res.returncode == 0
     assert res.stderr.splitlines() == ["burn: not found on PATH; this commit is not attributed"]
     res = commit(repo, "-m", "burn on PATH again")  # the fallback: burn on PATH
     assert res.returncode == 0 and "Burn-Launch" in dict(burn_trailers(repo))
+
+
+def test_the_hooks_ledger_writer_serialises_a_commit_as_dulwich_does() -> None:
+    from dulwich.objects import Commit
+
+    from burn.store.fastgit import EMPTY_TREE, commit_bytes
+
+    c = Commit()
+    c.tree = EMPTY_TREE.encode()
+    c.parents = [b"a" * 40]
+    c.author = c.committer = b"burn <host-1@burn>"
+    c.author_time, c.commit_time = 1_795_000_000, 1_795_000_123
+    c.author_timezone = c.commit_timezone = 0
+    c.encoding = b"UTF-8"
+    c.message = 'reviewer unknown\n\n{"k": "é"}\n\nBurn-Persona: reviewer\n'.encode()
+    ours = commit_bytes(
+        EMPTY_TREE, ["a" * 40], b"burn <host-1@burn>", 1_795_000_000, 1_795_000_123, c.message
+    )
+    assert ours == c.as_raw_string()
