@@ -23,7 +23,9 @@ def demo(home: Path | None) -> None:
     Creates personas with two versions each, records a week of launches, writes two
     Claude Code transcripts (one with a subagent), then shows the log, a persona's
     versions with their spend, what changed between them, a launch of each reviewer
-    version (a stand-in `claude` that writes a real transcript), an ingest and a summary.
+    version (a stand-in `claude` that writes a real transcript), an ingest and a summary;
+    then installs the git hooks in a throw-away repository and shows a commit's trailers
+    and `burn log commit=HEAD`.
 
     \b
     Example:
@@ -73,6 +75,7 @@ def demo(home: Path | None) -> None:
         if code:
             raise click.ClickException(f"`burn {shlex.join(args)}` failed with exit {code}")
         click.echo()
+    _commit_demo(home, v["reviewer"][1])
     click.echo(f"Explore it yourself:  export BURN_HOME={shlex.quote(str(home))}")
     click.echo(
         f"Plain git reads it:   git --git-dir {shlex.quote(str(home / 'ledger.git'))} log --all --oneline"
@@ -89,3 +92,52 @@ def _demo_harness_on_path(bin_dir: Path) -> None:
     shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m burn.ledger.demo_harness "$@"\n')
     shim.chmod(0o755)
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _commit_demo(home: Path, version: str) -> None:
+    """Attribution in git: hooks in a throw-away repository, a launch in it, a commit."""
+    import shutil
+    import subprocess
+
+    from .main import build, run
+
+    if shutil.which("git") is None:
+        click.echo("(git is not installed: the commit attribution part of the demo is skipped)\n")
+        return
+    repo = home / "repo"
+    repo.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="Demo", GIT_AUTHOR_EMAIL="demo@example.com",
+               GIT_COMMITTER_NAME="Demo", GIT_COMMITTER_EMAIL="demo@example.com")  # fmt: skip
+
+    def git(*args: str, show: bool = False) -> None:
+        if show:
+            click.secho(f"$ git {shlex.join(args)}", bold=True)
+        proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+        if proc.returncode:
+            raise click.ClickException(f"`git {shlex.join(args)}` failed: {proc.stderr.strip()}")
+        if show:
+            click.echo(proc.stdout)
+
+    git("init", "-q", "-b", "main")
+    (repo / "app.py").write_text("print('hello')\n")
+    git("add", "app.py")
+    git("commit", "-q", "-m", "initial")
+    os.chdir(repo)
+    for args in (
+        ["hooks", "install"],
+        ["launch", f"reviewer@{version}", "--", "claude", "-p", "review the diff", "--demo-output", "900"],
+    ):
+        click.secho(f"$ burn {shlex.join(args)}", bold=True)
+        if run(build(), args):
+            raise click.ClickException(f"`burn {shlex.join(args)}` failed")
+        click.echo()
+    (repo / "app.py").write_text("print('hello, reviewed')\n")
+    git("add", "app.py")
+    git("commit", "-q", "-m", "Apply the review", show=True)
+    git("log", "-1", "--format=%B", show=True)
+    for args in (["log", "commit=HEAD"], ["summary", "--by", "commit"]):
+        click.secho(f"$ burn {shlex.join(args)}", bold=True)
+        if run(build(), args):
+            raise click.ClickException(f"`burn {shlex.join(args)}` failed")
+        click.echo()

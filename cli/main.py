@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         from burn.cli.launch import fast_main  # no click: the wrapper's overhead is the product
 
         sys.exit(fast_main(args[1:]))
-    if args[:2] == ["hooks", "run"]:
+    if args[:2] == ["hooks", "run"] and not _wants_help(args):
         from burn.cli.hooks import fast_run  # no click: runs on every commit
 
         sys.exit(fast_run(args[2:]))
