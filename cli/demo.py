@@ -105,7 +105,7 @@ def _commit_demo(home: Path, version: str) -> None:
         click.echo("(git is not installed: the commit attribution part of the demo is skipped)\n")
         return
     repo = home / "repo"
-    repo.mkdir()
+    shutil.copytree(home / "project" / ".burn", repo / ".burn")  # the same personas, same versions
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="Demo", GIT_AUTHOR_EMAIL="demo@example.com",
                GIT_COMMITTER_NAME="Demo", GIT_COMMITTER_EMAIL="demo@example.com")  # fmt: skip
@@ -121,7 +121,7 @@ def _commit_demo(home: Path, version: str) -> None:
 
     git("init", "-q", "-b", "main")
     (repo / "app.py").write_text("print('hello')\n")
-    git("add", "app.py")
+    git("add", "app.py", ".burn")
     git("commit", "-q", "-m", "initial")
     os.chdir(repo)
     for args in (

@@ -44,6 +44,7 @@ FIXUP_PREFIXES = ("fixup! ", "squash! ", "amend! ")
 # the sequencer replays commits that already carry their attribution (and their note)
 SEQUENCER = ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD")
 WINDOW_LOOKBACK_S = 24 * 3600  # a launch older than a stamp's expiry is not "since"
+ATTRIBUTION_PERSONA = "(attribution)"  # the persona field of attribution records
 
 
 # -- opting out --------------------------------------------------------------------------
@@ -379,9 +380,8 @@ def attribution_body(
 ) -> dict[str, Any]:
     from .record import make_body, utc_iso
 
-    names = sorted({str(x["persona"]) for x in launches})
     return make_body(
-        persona="+".join(names),
+        persona=ATTRIBUTION_PERSONA,  # never a persona's name: queries by persona skip it
         version=None,
         source="hook",
         host=host,
