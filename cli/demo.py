@@ -23,8 +23,10 @@ def demo(home: Path | None) -> None:
     Creates personas with two versions each, records a week of launches, writes two
     Claude Code transcripts (one with a subagent), then shows the log, a persona's
     versions with their spend, what changed between them, a launch of each reviewer
-    version (a stand-in `claude` that writes a real transcript), an ingest, a summary, and
-    a daily cap that refuses the next launch, with `burn budget status`.
+    version (a stand-in `claude` that writes a real transcript), an ingest and a summary;
+    then installs the git hooks in a throw-away repository and shows a commit's trailers
+    and `burn log commit=HEAD`; last, a daily cap that refuses the next launch, with
+    `burn budget status`.
 
     \b
     Example:
@@ -67,12 +69,16 @@ def demo(home: Path | None) -> None:
         ["launch", f"reviewer@{v['reviewer'][1]}", *review, "1500"],
         ["log", "kind=launch"],
         ["summary", "--by", "persona,harness"],
+        _COMMIT_DEMO,
         ["budget", "set", "reviewer", "--daily", "0.05", "--monthly", "20"],
         refused,
         ["budget", "status"],
         ["fsck"],
     ]
     for args in steps:
+        if args is _COMMIT_DEMO:  # (before the cap below, which would refuse its launch)
+            _commit_demo(home, v["reviewer"][1])
+            continue
         click.secho(f"$ burn {shlex.join(args)}", bold=True)
         code = run(build(), args) if args is not refused else _launch(args)
         if code != (75 if args is refused else 0):  # the capped launch must be refused
@@ -83,6 +89,9 @@ def demo(home: Path | None) -> None:
         f"Plain git reads it:   git --git-dir {shlex.quote(str(home / 'ledger.git'))} log --all --oneline"
     )
     click.echo(f"Remove it:            rm -rf {shlex.quote(str(home))}")
+
+
+_COMMIT_DEMO: list[str] = []  # a marker in the demo's steps
 
 
 def _demo_harness_on_path(bin_dir: Path) -> None:
@@ -106,3 +115,52 @@ def _launch(args: list[str]) -> int:
     code = fast_main(args[1:])
     sys.stderr.flush()
     return code
+
+
+def _commit_demo(home: Path, version: str) -> None:
+    """Attribution in git: hooks in a throw-away repository, a launch in it, a commit."""
+    import shutil
+    import subprocess
+
+    from .main import build, run
+
+    if shutil.which("git") is None:
+        click.echo("(git is not installed: the commit attribution part of the demo is skipped)\n")
+        return
+    repo = home / "repo"
+    shutil.copytree(home / "project" / ".burn", repo / ".burn")  # the same personas, same versions
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_AUTHOR_NAME="Demo", GIT_AUTHOR_EMAIL="demo@example.com",
+               GIT_COMMITTER_NAME="Demo", GIT_COMMITTER_EMAIL="demo@example.com")  # fmt: skip
+
+    def git(*args: str, show: bool = False) -> None:
+        if show:
+            click.secho(f"$ git {shlex.join(args)}", bold=True)
+        proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
+        if proc.returncode:
+            raise click.ClickException(f"`git {shlex.join(args)}` failed: {proc.stderr.strip()}")
+        if show:
+            click.echo(proc.stdout)
+
+    git("init", "-q", "-b", "main")
+    (repo / "app.py").write_text("print('hello')\n")
+    git("add", "app.py", ".burn")
+    git("commit", "-q", "-m", "initial")
+    os.chdir(repo)
+    for args in (
+        ["hooks", "install"],
+        ["launch", f"reviewer@{version}", "--", "claude", "-p", "review the diff", "--demo-output", "900"],
+    ):
+        click.secho(f"$ burn {shlex.join(args)}", bold=True)
+        if run(build(), args):
+            raise click.ClickException(f"`burn {shlex.join(args)}` failed")
+        click.echo()
+    (repo / "app.py").write_text("print('hello, reviewed')\n")
+    git("add", "app.py")
+    git("commit", "-q", "-m", "Apply the review", show=True)
+    git("log", "-1", "--format=%B", show=True)
+    for args in (["log", "commit=HEAD"], ["summary", "--by", "commit"]):
+        click.secho(f"$ burn {shlex.join(args)}", bold=True)
+        if run(build(), args):
+            raise click.ClickException(f"`burn {shlex.join(args)}` failed")
+        click.echo()

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fsck": ("burn.cli.maintenance", "fsck", "Verify the ledger, every persona id and the index."),
     "reindex": ("burn.cli.maintenance", "reindex", "Rebuild the SQLite index from the ledger."),
     "gc": ("burn.cli.maintenance", "gc", "Pack loose objects in the ledger."),
+    "hooks": ("burn.cli.hooks", "hooks", "Git hooks: each commit says which persona and spend made it."),
     "demo": ("burn.cli.demo", "demo", "Run the whole flow on a throw-away home."),
 }
 
@@ -88,6 +89,10 @@ def main(argv: list[str] | None = None) -> None:
         from burn.cli.launch import fast_main  # no click: the wrapper's overhead is the product
 
         sys.exit(fast_main(args[1:]))
+    if args[:2] == ["hooks", "run"] and not _wants_help(args):
+        from burn.cli.hooks import fast_run  # no click: runs on every commit
+
+        sys.exit(fast_run(args[2:]))
     if _wants_help(args) and not os.environ.get("BURN_PLAIN_HELP"):
         from rich_click.patch import patch  # rich help only when help is shown
 

@@ -9,7 +9,11 @@ import os
 import subprocess
 import sys
 
-SUBCOMMANDS = {"persona": ["add", "list", "show", "log", "diff", "import"], "pricing": ["show", "update"]}
+SUBCOMMANDS = {
+    "persona": ["add", "list", "show", "log", "diff", "import"],
+    "pricing": ["show", "update"],
+    "hooks": ["install", "uninstall", "run"],
+}
 
 
 def help_text(args: list[str]) -> str:

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from burn.store.gitrepo import list_refs, read_ref, walk_first_parent
-from burn.store.objects import PERSONAS_REF, parse_trailers
 
-from .record import iso_to_epoch, load_record
 from .usage import TOKEN_KINDS
+
+PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not imported: start-up)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -43,7 +43,10 @@ CREATE TABLE versions(b3 TEXT PRIMARY KEY, sha256 TEXT NOT NULL, name TEXT, sour
 CREATE INDEX versions_sha ON versions(sha256);
 CREATE TABLE tips(ref TEXT PRIMARY KEY, sha TEXT NOT NULL);
 CREATE TABLE problems(ref TEXT, sha TEXT, reason TEXT);
-CREATE TABLE attributions(seq INTEGER NOT NULL, repo TEXT, commit_sha TEXT);
+-- One row per launch a commit claimed (from kind=attribution records; seq is theirs):
+-- what the launch had spent when the commit claimed it.
+CREATE TABLE attributions(seq INTEGER NOT NULL, repo TEXT, commit_sha TEXT, launch_id TEXT,
+  record_id TEXT, persona TEXT, cost_micros INTEGER, mode TEXT, at INTEGER);
 -- Ingest state. A cache of what the logs said, rebuilt by re-reading them: what was
 -- recorded is always summed from the records, so losing these never double counts.
 CREATE TABLE cursors(path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, "offset" INTEGER, meta TEXT);
@@ -72,6 +75,8 @@ INDEX_DDL = (
     "CREATE INDEX records_harness_agent ON records(harness, agent)",
     "CREATE INDEX records_launch ON records(launch_id)",
     "CREATE INDEX usage_session ON usage(session)",
+    "CREATE INDEX attributions_commit ON attributions(commit_sha)",
+    "CREATE INDEX attributions_launch ON attributions(launch_id)",
 )
 INGEST_TABLES = ("cursors", "seen", "labels", "dirty")
 INDEXES = tuple(stmt.split()[2] for stmt in INDEX_DDL)
@@ -265,6 +270,8 @@ class Index:
                 raise  # (a database error is not the append's: a catch-up finds the records)
 
     def _add_versions(self, chain: list[tuple[str, int, bytes]]) -> None:
+        from burn.store.objects import parse_trailers
+
         assert self._conn is not None
         for _sha, when, message in chain:
             t = parse_trailers(message.decode("utf-8", "replace"))
@@ -293,6 +300,8 @@ class Index:
             import json
 
             loads, dumps = json.loads, lambda rec: json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
+        from .record import iso_to_epoch, load_record
+
         assert self._conn is not None
         c = self._conn
         bulk = len(chain) >= BULK_LOAD and not self._fresh
@@ -301,6 +310,7 @@ class Index:
                 c.execute(f"DROP INDEX IF EXISTS {name}")
         seq = c.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
         records, bodies, sessions, usage, tags, problems = [], [], [], [], [], []
+        claims: list[tuple[object, ...]] = []
         for sha, _when, message in chain:
             try:
                 rec = load_record(message, sha, loads)
@@ -336,12 +346,15 @@ class Index:
                 for r in rec["by_model"]
             ]
             tags += [(seq, k, v) for k, v in rec["tags"].items()]
+            if rec.get("kind") == "attribution":
+                claims += attribution_rows(seq, rec, started)
         c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 22)})", records)
         c.executemany("INSERT INTO bodies VALUES (?, ?)", bodies)
         c.executemany("INSERT INTO sessions VALUES (?, ?)", sessions)
         c.executemany("INSERT INTO usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", usage)
         c.executemany("INSERT INTO tags VALUES (?, ?, ?)", tags)
         c.executemany("INSERT INTO problems VALUES (?, ?, ?)", problems)
+        c.executemany("INSERT INTO attributions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", claims)
         if bulk:
             for stmt in INDEX_DDL:
                 c.execute(stmt)
@@ -349,3 +362,26 @@ class Index:
 
     def problems(self) -> list[tuple[str, str, str]]:
         return self.read(lambda c: c.execute("SELECT ref, sha, reason FROM problems").fetchall())
+
+
+def attribution_rows(seq: int, rec: dict, when: int) -> list[tuple[object, ...]]:
+    """The `attributions` rows of a kind=attribution record: one per launch it claimed."""
+    out: list[tuple[object, ...]] = []
+    for launch in rec.get("launches") or []:
+        if isinstance(launch, dict):
+            cost = launch.get("cost_micros")
+            out.append(
+                (
+                    seq, rec.get("repo"), rec.get("commit"), launch.get("launch_id"), launch.get("record"),
+                    who(launch), cost if isinstance(cost, int) else None, rec.get("mode"), when,
+                )
+            )  # fmt: skip
+    return out
+
+
+def who(launch: dict) -> str | None:
+    """`persona@short` of a launch an attribution names."""
+    persona, version = launch.get("persona"), launch.get("version")
+    if not isinstance(persona, str):
+        return None
+    return persona + (f"@{version[3:15]}" if isinstance(version, str) else "")

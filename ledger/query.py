@@ -91,6 +91,8 @@ def compile_query(conn: sqlite3.Connection, q: Query) -> tuple[str, list[Any]]:
             clauses += [f"NOT ({p})" for p in parts]
         else:
             clauses.append("(" + " OR ".join(parts) + ")")
+    if not any(f.key == "kind" for f in q.filters):  # attributions hold no spend of their own
+        clauses.append("records.kind IS NOT 'attribution'")
     if q.since is not None:
         clauses.append("started_at >= ?")
         params.append(q.since)
@@ -125,13 +127,10 @@ def _one(conn: sqlite3.Connection, key: str, value: str) -> tuple[str, list[Any]
         return f"EXISTS (SELECT 1 FROM sessions s WHERE s.seq = records.seq AND {sql})", p
     if key in ("id", "record"):
         return "id LIKE ?", [value.lower().rstrip("*") + "%"]
-    if key == "repo":
-        return "(repo = ? OR repo LIKE ?)", [value, "%/" + value.strip("/")]
-    if key == "commit":
-        return (
-            "EXISTS (SELECT 1 FROM attributions a WHERE a.seq = records.seq AND a.commit_sha LIKE ?)",
-            [value.lower() + "%"],
-        )
+    if key in ("repo", "commit"):
+        from .commits import commit_filter, repo_filter
+
+        return commit_filter(conn, value) if key == "commit" else repo_filter(value)
     tag = key.removeprefix("tag.")
     if key == tag and not conn.execute("SELECT 1 FROM tags WHERE key = ? LIMIT 1", (tag,)).fetchone():
         raise UsageError(

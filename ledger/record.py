@@ -192,7 +192,7 @@ def public(body: Mapping[str, Any], record_id: str) -> dict[str, Any]:
         "pricing": body.get("pricing"),
         "fidelity": body.get("fidelity"),
         "tags": body.get("tags", {}),
-        "commit": None,
+        "commit": body.get("commit"),  # the commit an attribution record is about
     }
     for k, v in body.items():  # fields added later survive a read by an older burn
         out.setdefault(k, v)

@@ -39,9 +39,25 @@ def summary(
     """One row per group, biggest cost first. With `rollup`, a record's spend is grouped
     under the launch at the top of its nesting tree (each token still counted once)."""
     for key in by:
+        if key == "commit":
+            raise UsageError("--by commit stands alone", fix="write --by commit (with --repo or a rev-range)")
         if key not in GROUPS:
-            raise UsageError(f"cannot group by {key!r}", fix=f"use any of {', '.join(GROUPS)}")
+            raise UsageError(f"cannot group by {key!r}", fix=f"use any of {', '.join(GROUPS)}, or commit")
     return ledger.index.read(lambda conn: _summary(conn, q, by, tag, _prices(), rollup))
+
+
+def summary_by_commit(
+    ledger: Ledger, q: Query, repo: str | None = None, rev_range: str | None = None
+) -> list[dict[str, Any]]:
+    """`--by commit`: one row per commit with the launches it claimed and their spend.
+    In a repository (`repo`, else the current directory's), the commits of `rev_range`
+    (default HEAD); outside one, every commit the ledger has attributions for."""
+    from .commits import by_commit, in_repo
+
+    top = in_repo(repo) if repo is not None or rev_range is not None else in_repo()
+    if top is None and (repo is not None or rev_range is not None):
+        raise UsageError(f"{repo or '.'} is not in a git repository", fix="give --repo PATH of a repository")
+    return ledger.index.read(lambda conn: by_commit(conn, q, top, rev_range))
 
 
 def _prices() -> Any:

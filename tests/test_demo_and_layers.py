@@ -21,7 +21,7 @@ def test_demo_runs_on_a_throwaway_home_and_leaves_ours_alone(tmp_path: Path, bur
         "$ burn persona diff reviewer@",
     ):
         assert command in r.out
-    assert "~ prompt:" in r.out and re.search(r"ok: 31 records, 4 persona versions", r.out)
+    assert "~ prompt:" in r.out and re.search(r"ok: 33 records, 4 persona versions", r.out)
     # one launch of the stand-in claude per reviewer version, each a priced record
     old_v, new_v = re.search(r"burn persona diff reviewer@(\w+) reviewer@(\w+)", r.out).groups()
     table = r.out.split("$ burn log kind=launch\n", 1)[1].split("\n\n", 1)[0].splitlines()
@@ -43,7 +43,13 @@ def test_demo_runs_on_a_throwaway_home_and_leaves_ours_alone(tmp_path: Path, bur
         ).stdout
     )["versions"]
     new, old = rows
-    assert new["launches"] == old["launches"] == 10  # 9 recorded + 1 real launch each
+    assert old["launches"] == 10  # 9 recorded + 1 real launch
+    assert new["launches"] == 11  # and one more in the repository whose commit it makes
+    # that commit carries its trailers, and `burn log commit=HEAD` shows that launch
+    assert f"Burn-Persona: reviewer@{new_v}\n" in r.out and "Burn-Attribution: window" in r.out
+    launch_id = re.search(r"Burn-Launch: ([0-9a-f]{40})", r.out).group(1)
+    shown = r.out.split("$ burn log commit=HEAD\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [row.split()[0] for row in shown[1:]] == [launch_id[:10]]
     assert new["mean_cost_micros"] < old["mean_cost_micros"]  # the edit made reviews cheaper
     fsck = subprocess.run(["git", "--git-dir", str(demo_home / "ledger.git"), "fsck", "--full", "--strict"])
     assert fsck.returncode == 0
