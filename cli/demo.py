@@ -23,7 +23,8 @@ def demo(home: Path | None) -> None:
     Creates personas with two versions each, records a week of launches, writes two
     Claude Code transcripts (one with a subagent), then shows the log, a persona's
     versions with their spend, what changed between them, a launch of each reviewer
-    version (a stand-in `claude` that writes a real transcript), an ingest and a summary.
+    version (a stand-in `claude` that writes a real transcript), an ingest and a summary,
+    and ends with `burn diff` of the two reviewer versions: did the edit make reviews cheaper?
 
     \b
     Example:
@@ -66,6 +67,7 @@ def demo(home: Path | None) -> None:
         ["log", "kind=launch"],
         ["summary", "--by", "persona,harness"],
         ["fsck"],
+        ["diff", f"reviewer@{v['reviewer'][0]}", f"reviewer@{v['reviewer'][1]}"],
     ]
     for args in steps:
         click.secho(f"$ burn {shlex.join(args)}", bold=True)

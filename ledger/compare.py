@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import operator
-import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -113,6 +112,8 @@ def bootstrap_interval(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of mean(b) - mean(a): each side resampled with
     replacement on its own, `resamples` times, from one seeded generator."""
+    import random  # only here: a large diff never bootstraps, and start-up time counts
+
     rng = random.Random(seed)
     na, nb = len(a), len(b)
     fa, fb = list(map(float, a)), list(map(float, b))

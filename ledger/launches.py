@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from .usage import TOKEN_KINDS
@@ -139,10 +140,11 @@ def units_sql(where: str, split: str | None = None) -> str:
 
 def price_fingerprint() -> str:
     """Which price table is in force, without parsing it: its path, size and mtime."""
-    from .pricing import override_path, packaged_path
+    from burn.store.config import burn_home
 
-    user = override_path()
-    path = user if user.is_file() else packaged_path()
+    # pricing.load_table's choice of file, without importing the pricing module
+    user = burn_home() / "prices.json"
+    path = user if user.is_file() else Path(__file__).with_name("prices.json")
     try:
         st = path.stat()
     except OSError:

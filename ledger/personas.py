@@ -198,10 +198,13 @@ def _versions_with_spend(ledger: Ledger, conn: Any, ref: str, cwd: Path | None) 
     ).fetchall()
     if not stored and not spend:
         raise PersonaNotFound(f"no versions of {name!r} are stored", fix="see `burn persona list`")
-    try:
-        current: str | None = resolve(ledger, name, cwd=cwd, store=False).version.id
+    current: str | None = None
+    try:  # the file that wins the cascade, else the newest stored version (no git read)
+        current = catalog(ledger, cwd).resolve(name, None).version.id
+    except PersonaNotFound:
+        current = stored[-1][0] if stored else None
     except BurnError:
-        current = None
+        pass
     rows = []
     known = set()
     for b3, sha, source, stored_at in stored:

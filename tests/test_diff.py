@@ -10,6 +10,8 @@ import calendar
 import json
 import random
 import statistics
+import subprocess
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -308,3 +310,30 @@ def test_persona_log_counts_launches_reprices_and_takes_git_ids(book: Book, burn
         only = json.loads(burn("persona", "log", ref, "--format", "json").out)["versions"]
         assert [r["version"] for r in only] == [v1], ref
     assert burn("persona", "log", "nobody").code == 1
+
+
+def test_a_warm_diff_and_persona_log_load_neither_rich_nor_dulwich(book: Book, burn) -> None:
+    seeded(book)
+    assert burn("diff", "reviewer").code == 0  # the first keeps the priced launches and the specs
+    code = (
+        "import sys; from burn.cli.main import build, run; run(build(), {args!r});"
+        " bad = [m for m in sys.modules if m.split('.')[0] in ('rich', 'dulwich')]; print('LOADED', bad)"
+    )
+    for args in (["diff", "reviewer"], ["persona", "log", "reviewer"]):
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(args=args)], capture_output=True, text=True, check=True
+        ).stdout
+        assert "LOADED []" in out, args
+        assert "verdict" in out or "version" in out
+
+
+def test_the_kept_launches_follow_the_price_file_pricing_loads(tmp_path: Path, burn) -> None:
+    from burn.ledger.launches import price_fingerprint
+    from burn.ledger.pricing import load_table
+
+    before = price_fingerprint()
+    assert before.split(":")[0] == load_table().origin
+    write(tmp_path / "p.json", json.dumps(PRICES))
+    assert burn("pricing", "update", str(tmp_path / "p.json")).code == 0
+    after = price_fingerprint()
+    assert after != before and after.split(":")[0] == load_table().origin
