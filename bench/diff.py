@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import ledger as bench_ledger  # noqa: E402  (bench/ledger.py: build, run, pct, ms)
+import ledger as bench_ledger
 
 TARGET = 0.150
 
@@ -84,7 +84,10 @@ def bench(n: int, runs: int, home: Path, build: bool) -> None:
     forget_kept(home / "index.sqlite")  # so the first figure includes pricing every launch
     first = bench_ledger.run(diff)[0]  # keeps the priced launches (all of them, once)
     add("first `burn diff` (prices and keeps every launch)", bench_ledger.ms(first))
-    add("first `burn persona log` after it", bench_ledger.ms(bench_ledger.run([burn, "persona", "log", "reviewer"])[0]))
+    add(
+        "first `burn persona log` after it",
+        bench_ledger.ms(bench_ledger.run([burn, "persona", "log", "reviewer"])[0]),
+    )
     for label, code in (("interpreter floor", "pass"), ("CLI floor", "import burn.cli.main")):
         t = statistics.median(bench_ledger.run([sys.executable, "-c", code], runs))
         add(f"python -c {code!r} p50 ({label})", bench_ledger.ms(t))

@@ -143,7 +143,9 @@ def log_cmd(name: str, fmt: str) -> None:
         Column("stored_at", "stored (UTC)", lambda v: text(v).replace("T", " ").removesuffix("Z")),
         Column("source", "source", text),
         Column("launches", "launches", count, right=True),
-        Column("total" if fmt == "table" else "cost_micros", "total", str if fmt == "table" else usd, right=True),
+        Column(
+            "total" if fmt == "table" else "cost_micros", "total", str if fmt == "table" else usd, right=True
+        ),
         Column("mean_cost_micros", "per launch", usd, right=True),
     ]
     emit(rows, cols, fmt, key="versions")

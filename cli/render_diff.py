@@ -58,11 +58,11 @@ def who(side: dict[str, Any]) -> str:
 def _errors(e: dict[str, Any]) -> str:
     if not e["known"]:
         return UNKNOWN
-    return f"{e['nonzero']} of {e['known']} ({e['rate']:.0%})"
+    return f"{e['nonzero']:,} of {e['known']:,} ({e['rate']:.0%})"
 
 
 def _models(m: dict[str, int]) -> str:
-    return ", ".join(f"{k} ({v})" for k, v in m.items()) or UNKNOWN
+    return ", ".join(f"{k} ({v:,})" for k, v in m.items()) or UNKNOWN
 
 
 def _per_launch(v: float | None) -> str:
@@ -148,7 +148,10 @@ def notes(data: dict[str, Any]) -> list[str]:
 
 def table(data: dict[str, Any]) -> str:
     a, b = who(data["a"]), who(data["b"])
-    lines = [f"A: {a}  ({data['a']['source'] or 'not stored'})", f"B: {b}  ({data['b']['source'] or 'not stored'})"]
+    lines = [
+        f"A: {a}  ({data['a']['source'] or 'not stored'})",
+        f"B: {b}  ({data['b']['source'] or 'not stored'})",
+    ]
     for g in data["groups"]:
         lines.append("")
         if data["by"]:
@@ -207,7 +210,13 @@ def markdown(data: dict[str, Any]) -> str:
             lines[-1] += f" Needs about {_more(v['more_launches'])}."
         lines += ["", difference_line(g)[0].upper() + difference_line(g)[1:] + ".", ""]
         lines += [f"| | A `{a}` | B `{b}` |", "|---|---:|---:|"]
-        lines += [f"| {_md(r[0].strip())} | {_md(r[1])} | {_md(r[2])} |" for r in rows(g)]
+        parent = ""
+        for label, va, vb in rows(g):
+            if label.startswith("  "):  # "  median" under "cost per launch, mean"
+                label = f"{parent}, {label.strip()}"
+            else:
+                parent = label.split(",")[0]
+            lines.append(f"| {_md(label)} | {_md(va)} | {_md(vb)} |")
         lines.append("")
     extra = notes(data)
     if extra:

@@ -167,7 +167,11 @@ class Verdict:
     more_b: int | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"call": self.call, "reason": self.reason, "more_launches": {"a": self.more_a, "b": self.more_b}}
+        return {
+            "call": self.call,
+            "reason": self.reason,
+            "more_launches": {"a": self.more_a, "b": self.more_b},
+        }
 
 
 def verdict(a: Sequence[float], b: Sequence[float], diff: Difference | None) -> Verdict:

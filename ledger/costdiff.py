@@ -116,7 +116,9 @@ def resolve_ref(conn: sqlite3.Connection, ref: str) -> Side:
     if _is_name(conn, ref):
         have = versions_with_launches(conn, ref)
         if not have:
-            raise BurnError(f"{ref!r} has no launches recorded under any version", fix=f"burn log persona={ref}")
+            raise BurnError(
+                f"{ref!r} has no launches recorded under any version", fix=f"burn log persona={ref}"
+            )
         return _side(conn, ref, have[-1])
     try:
         return _side(conn, *find_version(conn, ref, None))
@@ -234,7 +236,9 @@ def diff(
         "groups": [
             {
                 "split": s,
-                **_compare(groups.get((s, 0)) or aggregate_empty(), groups.get((s, 1)) or aggregate_empty(), seed),
+                **_compare(
+                    groups.get((s, 0)) or aggregate_empty(), groups.get((s, 1)) or aggregate_empty(), seed
+                ),
             }
             for s in splits
         ],
@@ -247,7 +251,13 @@ def _count(groups: dict[Any, Any], split: Any) -> int:
 
 
 def _aggregate(
-    conn: sqlite3.Connection, q: Query, left: Side, right: Side, by: str | None, include_low: bool, direct: bool
+    conn: sqlite3.Connection,
+    q: Query,
+    left: Side,
+    right: Side,
+    by: str | None,
+    include_low: bool,
+    direct: bool,
 ) -> dict[Any, Any]:
     """{(split, side): what launches.aggregate adds up} for sides 0 (A) and 1 (B)."""
     from .summary import _prices
@@ -264,7 +274,9 @@ def _aggregate(
             [*sides[0], *sides[1], *params],
         )
         for i, pair in enumerate(sides):
-            got = aggregate(conn, "temp.diff_units WHERE persona = ? AND version = ?", pair, "split", include_low)
+            got = aggregate(
+                conn, "temp.diff_units WHERE persona = ? AND version = ?", pair, "split", include_low
+            )
             out.update({(s, i): v for s, v in got.items()})
         return out
     refresh(conn, _prices)
@@ -295,12 +307,19 @@ def spec_changes(ledger: Ledger, left: Side, right: Side, cached: list[str | Non
             specs.append(json.loads(text))
             continue
         if side.sha256 is None:
-            return {"available": False, "changes": [], "why": f"{side.name}@{side.version[3:15]} is not stored"}
+            return {
+                "available": False,
+                "changes": [],
+                "why": f"{side.name}@{side.version[3:15]} is not stored",
+            }
         from burn.store.canonical import Version
 
         spec = ledger.specs.get(Version(side.version.removeprefix("b3:"), side.sha256))
-        keep = json.dumps(spec, ensure_ascii=False, sort_keys=True)
-        ledger.index.read(lambda c, v=side.version, t=keep: c.execute(
-            "INSERT OR IGNORE INTO spec_cache VALUES (?, ?)", (v, t)).fetchall())  # fmt: skip
+        keep = (side.version, json.dumps(spec, ensure_ascii=False, sort_keys=True))
+
+        def remember(conn: sqlite3.Connection, row: tuple[str, str] = keep) -> None:
+            conn.execute("INSERT OR IGNORE INTO spec_cache VALUES (?, ?)", row)
+
+        ledger.index.read(remember)
         specs.append(spec)
     return {"available": True, "changes": [c.to_json() for c in diff_specs(specs[0], specs[1])]}

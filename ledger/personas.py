@@ -167,9 +167,10 @@ def _log_target(conn: Any, ref: str) -> tuple[str, str | None]:
         if not name or not version:
             raise UsageError(f"{ref!r} is not NAME or NAME@VERSION", fix="write e.g. reviewer@3f2a9c")
         return find_version(conn, version, name)
-    known = conn.execute("SELECT 1 FROM versions WHERE name = ? LIMIT 1", (ref,)).fetchone() or conn.execute(
-        "SELECT 1 FROM records WHERE persona = ? LIMIT 1", (ref,)
-    ).fetchone()
+    known = (
+        conn.execute("SELECT 1 FROM versions WHERE name = ? LIMIT 1", (ref,)).fetchone()
+        or conn.execute("SELECT 1 FROM records WHERE persona = ? LIMIT 1", (ref,)).fetchone()
+    )
     if known:
         return ref, None
     try:

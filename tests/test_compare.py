@@ -79,7 +79,8 @@ def test_small_samples_use_a_seeded_bootstrap() -> None:
     # does the normal interval the bootstrap converges to.
     rng = random.Random(99)
     deltas = sorted(
-        statistics.fmean(b[rng.randrange(len(b))] for _ in b) - statistics.fmean(a[rng.randrange(len(a))] for _ in a)
+        statistics.fmean(b[rng.randrange(len(b))] for _ in b)
+        - statistics.fmean(a[rng.randrange(len(a))] for _ in a)
         for _ in range(4000)
     )
     width = deltas[3900] - deltas[100]

@@ -20,7 +20,7 @@ import pytest
 
 from burn.ledger import Ledger, make_body
 from burn.ledger.costdiff import diff
-from burn.ledger.query import Query, parse_filters
+from burn.ledger.query import Query
 from conftest import write
 
 PRICES = json.loads((Path(__file__).parent.parent / "ledger/prices.json").read_text())
@@ -62,7 +62,9 @@ class Book:
     def version(self, spec: dict[str, Any]) -> str:
         return self.led.specs.put(spec, source="user")[0].id
 
-    def add(self, persona: str, version: str, rows: list[tuple[str, dict[str, int | None]]], **kw: Any) -> None:
+    def add(
+        self, persona: str, version: str, rows: list[tuple[str, dict[str, int | None]]], **kw: Any
+    ) -> None:
         self.n += 1
         body = make_body(
             persona=persona,
@@ -120,7 +122,9 @@ def seeded(book: Book) -> tuple[str, str, dict[str, dict[str, Any]]]:
             if v is not None:
                 want[v1]["tokens"][k] += v
     # usage-only (no cache kinds reported): low fidelity, left out unless asked
-    book.add("reviewer", v2, [("claude-sonnet-4-5", usage(rng, 0.5, cache=False))], duration_ms=5, exit_code=0)
+    book.add(
+        "reviewer", v2, [("claude-sonnet-4-5", usage(rng, 0.5, cache=False))], duration_ms=5, exit_code=0
+    )
     want[v2]["low"] = 1
     return v1, v2, want
 
@@ -180,7 +184,9 @@ def test_filters_and_the_kept_launches_agree_with_reading_the_records(book: Book
     assert again == diff(book.led, f"reviewer@{v1[3:11]}", f"reviewer@{v2[3:11]}", direct=True)
     # --since after every launch: nothing left to compare, and no call made
     late = diff(book.led, v1[3:11], v2[3:11], Query(since=calendar.timegm((2026, 12, 1, 0, 0, 0))))
-    assert late["groups"][0]["a"]["launches"] == 0 and late["groups"][0]["verdict"]["call"] == "too few launches"
+    assert (
+        late["groups"][0]["a"]["launches"] == 0 and late["groups"][0]["verdict"]["call"] == "too few launches"
+    )
 
 
 def test_a_new_price_table_reprices_every_launch(book: Book, tmp_path: Path, burn) -> None:
