@@ -25,8 +25,9 @@ def demo(home: Path | None) -> None:
     versions with their spend, what changed between them, a launch of each reviewer
     version (a stand-in `claude` that writes a real transcript), an ingest and a summary;
     then installs the git hooks in a throw-away repository and shows a commit's trailers
-    and `burn log commit=HEAD`; last, a daily cap that refuses the next launch, with
-    `burn budget status`.
+    and `burn log commit=HEAD`; then a daily cap that refuses the next launch, with
+    `burn budget status`; and ends with `burn diff` of the two reviewer versions: did the
+    edit make reviews cheaper?
 
     \b
     Example:
@@ -74,6 +75,7 @@ def demo(home: Path | None) -> None:
         refused,
         ["budget", "status"],
         ["fsck"],
+        ["diff", f"reviewer@{v['reviewer'][0]}", f"reviewer@{v['reviewer'][1]}"],
     ]
     for args in steps:
         if args is _COMMIT_DEMO:  # (before the cap below, which would refuse its launch)

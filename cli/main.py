@@ -21,6 +21,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("burn.cli.log", "show", "Show one record, whole."),
     "ingest": ("burn.cli.ingest", "ingest", "Read harness logs and record new spend."),
     "summary": ("burn.cli.summary", "summary", "Totals grouped by persona, version, model, day, ..."),
+    "diff": (
+        "burn.cli.diff",
+        "diff",
+        "Did persona version B cost more or less per launch than A, and what changed.",
+    ),
     "pricing": ("burn.cli.pricing", "pricing", "Show or update the offline price table."),
     "persona": (
         "burn.cli.persona",

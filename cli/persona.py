@@ -113,25 +113,39 @@ def show(ref: str, tier: str | None, fmt: str) -> None:
 
 
 @persona.command(name="log")
-@click.argument("name")
+@click.argument("name", metavar="NAME[@VERSION]")
 @format_option()
 def log_cmd(name: str, fmt: str) -> None:
-    """Every version of a persona, newest first, with the spend of each.
+    """Every version of a persona, newest first, with its launches and their cost.
+
+    Like `git log` with a cost column: when each version was stored, where from, how
+    many launches ran under it, their total and mean cost (re-priced with the current
+    price table; launches of unknown cost are counted apart, never as $0). NAME@VERSION
+    or a bare version prefix (blake3 or sha256, 6+ digits) starts the log at that
+    version, like `git log REV`.
 
     \b
-    Example:
+    Examples:
       burn persona log reviewer
+      burn persona log reviewer@3f2a9c --format json
     """
     from burn.ledger.personas import log as persona_log
 
     rows = persona_log(ledger(), name)
+    if fmt == "table":
+        for r in rows:  # a launch of unknown cost is counted beside the total, never as $0
+            r["total"] = usd(r["cost_micros"]) + (
+                f" +{r['unpriced_launches']} unpriced" if r["unpriced_launches"] and r["cost_micros"] else ""
+            )
     cols = [
         Column("current", "", lambda v: "*" if v else " "),
         Column("version_short", "version", text),
         Column("stored_at", "stored (UTC)", lambda v: text(v).replace("T", " ").removesuffix("Z")),
         Column("source", "source", text),
         Column("launches", "launches", count, right=True),
-        Column("cost_micros", "total", usd, right=True),
+        Column(
+            "total" if fmt == "table" else "cost_micros", "total", str if fmt == "table" else usd, right=True
+        ),
         Column("mean_cost_micros", "per launch", usd, right=True),
     ]
     emit(rows, cols, fmt, key="versions")

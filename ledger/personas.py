@@ -144,17 +144,49 @@ def show(ledger: Ledger, ref: str, tier: str | None = None, cwd: Path | None = N
     }
 
 
-def log(ledger: Ledger, name: str, cwd: Path | None = None) -> list[dict[str, Any]]:
-    """Every version of a persona, newest first, with the spend recorded under each."""
-    return ledger.index.read(lambda conn: _versions_with_spend(ledger, conn, name, cwd))
+def log(ledger: Ledger, ref: str, cwd: Path | None = None) -> list[dict[str, Any]]:
+    """Every version of a persona, newest first, with its launches and their cost.
+
+    `ref` is a NAME, or NAME@VERSION / a bare version prefix (b3 or sha256): then, like
+    `git log REV`, that version and the ones stored before it. Launches and costs are
+    counted as `burn diff` counts them (`launches`): re-priced with the current table,
+    unknown costs counted apart, never as $0.
+    """
+    return ledger.index.read(lambda conn: _versions_with_spend(ledger, conn, ref, cwd))
 
 
-def _versions_with_spend(ledger: Ledger, conn: Any, name: str, cwd: Path | None) -> list[dict[str, Any]]:
+def _log_target(conn: Any, ref: str) -> tuple[str, str | None]:
+    """(persona name, version to start from or None for the newest)."""
+    from .costdiff import find_version
+
+    name, sep, version = ref.partition("@")
+    if sep:
+        if not name or not version:
+            raise UsageError(f"{ref!r} is not NAME or NAME@VERSION", fix="write e.g. reviewer@3f2a9c")
+        return find_version(conn, version, name)
+    known = (
+        conn.execute("SELECT 1 FROM versions WHERE name = ? LIMIT 1", (ref,)).fetchone()
+        or conn.execute("SELECT 1 FROM records WHERE persona = ? LIMIT 1", (ref,)).fetchone()
+    )
+    if known:
+        return ref, None
+    try:
+        return find_version(conn, ref, None)
+    except UsageError:  # not a version prefix either
+        raise PersonaNotFound(f"no versions of {ref!r} are stored", fix="see `burn persona list`") from None
+
+
+def _versions_with_spend(ledger: Ledger, conn: Any, ref: str, cwd: Path | None) -> list[dict[str, Any]]:
+    from .launches import refresh
+    from .summary import _prices
+
+    name, upto = _log_target(conn, ref)
+    refresh(conn, _prices)
     spend = {
-        row[0]: row[1:]
+        row[0] or None: row[1:]
         for row in conn.execute(
-            "SELECT version, count(*), sum(cost_micros), count(cost_micros), min(started_at),"
-            " max(started_at) FROM records WHERE persona = ? GROUP BY version",
+            "SELECT version, count(*), sum(cost), count(cost), min(first_started), max(last_started)"
+            " FROM launch_units WHERE persona = ? GROUP BY version",
             (name,),
         )
     }
@@ -164,10 +196,13 @@ def _versions_with_spend(ledger: Ledger, conn: Any, name: str, cwd: Path | None)
     ).fetchall()
     if not stored and not spend:
         raise PersonaNotFound(f"no versions of {name!r} are stored", fix="see `burn persona list`")
-    try:
-        current: str | None = resolve(ledger, name, cwd=cwd, store=False).version.id
+    current: str | None = None
+    try:  # the file that wins the cascade, else the newest stored version (no git read)
+        current = catalog(ledger, cwd).resolve(name, None).version.id
+    except PersonaNotFound:
+        current = stored[-1][0] if stored else None
     except BurnError:
-        current = None
+        pass
     rows = []
     known = set()
     for b3, sha, source, stored_at in stored:
@@ -177,6 +212,8 @@ def _versions_with_spend(ledger: Ledger, conn: Any, name: str, cwd: Path | None)
         if version not in known:
             rows.append(_log_row(version, None, None, data[3], data, version == current))
     rows.sort(key=lambda r: r["_order"])  # stable: store order breaks same-second ties
+    if upto is not None:
+        rows = rows[: next(i for i, r in enumerate(rows) if r["version"] == upto) + 1]
     rows.reverse()
     for r in rows:
         del r["_order"]
@@ -195,13 +232,13 @@ def _log_row(
     return {
         "version": b3,
         "version_short": b3[3:15] if b3 else None,
-        "sha256": sha,
+        "sha256": f"sha256:{sha}" if sha else None,
         "stored_at": utc_iso(stored_at) if stored_at else None,
         "source": source,
         "launches": launches,
         "cost_micros": total if priced else None,
         "unpriced_launches": launches - priced,
-        "mean_cost_micros": total // priced if priced else None,
+        "mean_cost_micros": (total + priced // 2) // priced if priced else None,
         "first_launch": utc_iso(first) if first else None,
         "last_launch": utc_iso(last) if last else None,
         "current": current,

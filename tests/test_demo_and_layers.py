@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,21 @@ def test_demo_runs_on_a_throwaway_home_and_leaves_ours_alone(tmp_path: Path, bur
     assert new["mean_cost_micros"] < old["mean_cost_micros"]  # the edit made reviews cheaper
     fsck = subprocess.run(["git", "--git-dir", str(demo_home / "ledger.git"), "fsck", "--full", "--strict"])
     assert fsck.returncode == 0
+    # It ends with `burn diff` of the two reviewer versions, whose verdict fits the data:
+    # the costs `burn log` shows, and a Welch interval computed here, both say B is cheaper.
+    last = r.out.rsplit(f"$ burn diff reviewer@{old_v} reviewer@{new_v}\n", 1)[1]
+    assert "verdict: B is cheaper" in last and "-Review the change. Read every file it touches" in last
+    assert not re.search(r"^\$ burn ", last, flags=re.M)  # nothing runs after it
+    logged = subprocess.run(
+        [sys.executable, "-m", "burn.cli.main", "log", "persona=reviewer", "--format", "json"],
+        capture_output=True, text=True, env={**_env(), "BURN_HOME": str(demo_home)}, check=True,
+    ).stdout  # fmt: skip
+    costs = {v: [x["cost_micros"] for x in json.loads(logged)["records"] if x["version_short"] == v]
+             for v in (old_v, new_v)}  # fmt: skip
+    assert len(costs[old_v]) == 10 and len(costs[new_v]) == 11  # (+1: the launch the commit claims)
+    a, b = costs[old_v], costs[new_v]
+    se = (statistics.variance(a) / len(a) + statistics.variance(b) / len(b)) ** 0.5
+    assert statistics.fmean(b) - statistics.fmean(a) + 1.96 * se < 0
 
 
 def test_demo_refuses_a_non_empty_home(tmp_path: Path, burn) -> None:
