@@ -4,7 +4,6 @@ spend known amounts; BURN_NOW is the controllable clock for day and month bounda
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_launch import harness_bin, records, start, truth
 
-from conftest import write
+from conftest import pty_output, write
 
 __all__ = ["harness_bin"]  # the autouse fixture: fake claude and burn on PATH
 
@@ -255,7 +254,6 @@ def test_unknown_cost_never_counts_as_zero(burn, burn_home) -> None:
 
 
 def test_status_lists_every_capped_persona_with_a_bar_per_cap_on_a_terminal(burn) -> None:
-    import pty
 
     assert burn("budget", "set", "reviewer", "--daily", "4", "--monthly", "40").code == 0
     assert burn("budget", "set", "planner", "--per-launch", "2").code == 0
@@ -264,21 +262,7 @@ def test_status_lists_every_capped_persona_with_a_bar_per_cap_on_a_terminal(burn
     assert {(r["scope"], r["kind"]) for r in rows} == {
         ("planner", "per_launch"), ("reviewer", "daily"), ("reviewer", "monthly")}  # fmt: skip
     assert cap(rows, "daily")["left_micros"] == 3_000_000
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvpe(sys.executable, [sys.executable, "-m", "burn.cli.main", "budget", "status"], os.environ)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.waitpid(pid, 0)
-    os.close(fd)
-    text = out.decode()
+    text = pty_output([sys.executable, "-m", "burn.cli.main", "budget", "status"]).decode()
     assert "[#####...............] 25%" in text, text
     assert "[" not in burn("budget", "status").out, "no bars when piped"
 

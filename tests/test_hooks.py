@@ -7,32 +7,16 @@ import fcntl
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_launch import harness_bin
+
+__all__ = ["harness_bin"]  # the autouse fixture: fake claude and codex, and burn, on PATH
 
 FAKE = Path(__file__).with_name("fake_harness.py")
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = ("prepare-commit-msg", "post-commit")
-
-
-@pytest.fixture(autouse=True)
-def harness_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """`claude` (the fake harness) and `burn` on PATH; the harness's truth in FAKE_TRUTH."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shims = {
-        "claude": f'exec "{sys.executable}" "{FAKE}" claude "$@"',
-        "burn": f'exec "{sys.executable}" -m burn.cli.main "$@"',
-    }
-    for name, line in shims.items():
-        path = bin_dir / name
-        path.write_text(f"#!/bin/sh\n{line}\n")
-        path.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_TRUTH", str(tmp_path / "truth.jsonl"))
-    return bin_dir
 
 
 def git(repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import pty_output
+
 FAKE = Path(__file__).with_name("fake_harness.py")
 KINDS = {"input": "input_tokens", "output": "output_tokens", "cache_read": "cache_read_tokens",
          "cache_write_5m": "cache_write_5m_tokens"}  # fmt: skip
@@ -241,7 +243,6 @@ def test_ctrl_c_on_a_terminal_reaches_the_child_once(burn, tmp_path: Path) -> No
 def test_the_wrapper_forwards_sigint_only_where_the_terminal_did_not_send_it() -> None:
     """In a terminal: not to a child in the foreground group (it got the Ctrl-C), yes to
     one in its own group. Without a terminal: always (the signal came from kill)."""
-    import pty
 
     code = (
         "import subprocess, sys\n"
@@ -251,20 +252,7 @@ def test_the_wrapper_forwards_sigint_only_where_the_terminal_did_not_send_it() -
         "print('verdict', forwards_interrupt(same.pid), forwards_interrupt(other.pid), flush=True)\n"
         "same.kill(); other.kill()\n"
     )
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvpe(sys.executable, [sys.executable, "-c", code], os.environ)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.waitpid(pid, 0)
-    os.close(fd)
+    out = pty_output([sys.executable, "-c", code])
     assert b"verdict False True" in out, out
     detached = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, start_new_session=True, timeout=60
