@@ -14,7 +14,6 @@ from test_launch import harness_bin
 
 __all__ = ["harness_bin"]  # the autouse fixture: fake claude and codex, and burn, on PATH
 
-FAKE = Path(__file__).with_name("fake_harness.py")
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = ("prepare-commit-msg", "post-commit")
 
