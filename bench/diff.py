@@ -93,6 +93,10 @@ def bench(n: int, runs: int, home: Path, build: bool) -> None:
     for label, code in (("interpreter floor", "pass"), ("CLI floor", "import burn.cli.main")):
         proc(f"python -c {code!r} ({label})", [sys.executable, "-c", code])
     proc("burn --version (a whole burn process doing nothing)", [burn, "--version"])
+    proc(
+        "burn log persona=nobody (the floor of a command that reads the index)",
+        [burn, "log", "persona=nobody"],
+    )
     print("timing ...", flush=True)
     proc(f"burn diff reviewer@{old} reviewer@{new}", diff, target=True)
     proc("burn persona log reviewer", [burn, "persona", "log", "reviewer"], target=True)

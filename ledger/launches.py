@@ -55,7 +55,7 @@ _UNIT = (
     " || char(31) || coalesce(sel.agent, '') || char(31) || coalesce(sel.version, '')"
     " ELSE 'R' || sel.seq END"
 )
-LAYOUT = "3"  # of the tables below; another value in launch_units_state drops and rebuilds them
+LAYOUT = "4"  # of the tables below; another value in launch_units_state drops and rebuilds them
 # launch_units: one row per launch, clustered by (persona, version, low); the cost and
 # duration of one version's launches are read, sorted, from their own covering indexes.
 # launch_sums: per version, harness, fidelity and set of models, the counts and token sums
@@ -72,7 +72,8 @@ CREATE INDEX IF NOT EXISTS launch_units_cost ON launch_units(persona, version, l
 CREATE INDEX IF NOT EXISTS launch_units_duration ON launch_units(persona, version, low, duration_ms);
 CREATE TABLE IF NOT EXISTS launch_sums(persona TEXT NOT NULL, version TEXT NOT NULL,
   harness TEXT NOT NULL, low INTEGER NOT NULL, models TEXT NOT NULL, launches INTEGER,
-  unknown_cost INTEGER, exits_known INTEGER, errors INTEGER,
+  unknown_cost INTEGER, exits_known INTEGER, errors INTEGER, cost INTEGER,
+  first_started INTEGER, last_started INTEGER,
   {", ".join(f"{k} INTEGER" for k in TOKEN_KINDS)},
   PRIMARY KEY (persona, version, harness, low, models)) WITHOUT ROWID;
 """
@@ -236,7 +237,8 @@ def _add(conn: sqlite3.Connection, done: int, prices: Callable[[], Any]) -> None
     conn.execute(
         "INSERT INTO launch_sums SELECT u.persona, u.version, coalesce(u.harness, ''), u.low,"
         " coalesce(u.models, ''), count(*), sum(u.cost IS NULL), count(u.exit_code),"
-        f" coalesce(sum(u.exit_code != 0), 0), {sums} FROM temp.touched t"
+        " coalesce(sum(u.exit_code != 0), 0), sum(u.cost), min(u.first_started), max(u.last_started),"
+        f" {sums} FROM temp.touched t"
         " JOIN launch_units u ON u.persona = t.persona AND u.version = t.version GROUP BY 1, 2, 3, 4, 5"
     )
     conn.execute("DROP TABLE temp.touched")
