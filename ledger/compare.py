@@ -116,7 +116,7 @@ def bootstrap_interval(
 
     rng = random.Random(seed)
     na, nb = len(a), len(b)
-    fa, fb = list(map(float, a)), list(map(float, b))
+    fa, fb = sorted(map(float, a)), sorted(map(float, b))  # the answer must not hang on row order
     deltas = sorted(
         sum(rng.choices(fb, k=nb)) / nb - sum(rng.choices(fa, k=na)) / na for _ in range(resamples)
     )

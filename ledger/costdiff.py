@@ -15,7 +15,16 @@ from typing import Any
 from burn.store.errors import AmbiguousVersion, BurnError, UsageError, VersionNotFound
 
 from . import compare
-from .launches import LOW_FIDELITY, SPLITS, aggregate, aggregate_empty, load_prices, refresh, units_sql
+from .launches import (
+    LOW_FIDELITY,
+    SPLITS,
+    aggregate,
+    aggregate_empty,
+    aggregate_kept,
+    load_prices,
+    refresh,
+    units_sql,
+)
 from .ledger import Ledger
 from .query import Query, compile_query
 from .record import utc_iso
@@ -280,9 +289,8 @@ def _aggregate(
             out.update({(s, i): v for s, v in got.items()})
         return out
     refresh(conn, _prices)
-    split = "harness" if by == "harness" else "NULL"
-    for i, pair in enumerate(sides):
-        got = aggregate(conn, "launch_units WHERE persona = ? AND version = ?", pair, split, include_low)
+    for i, (name, version) in enumerate(sides):
+        got = aggregate_kept(conn, name, version, by == "harness", include_low)
         out.update({(s, i): v for s, v in got.items()})
     return out
 

@@ -55,9 +55,11 @@ _UNIT = (
     " || char(31) || coalesce(sel.agent, '') || char(31) || coalesce(sel.version, '')"
     " ELSE 'R' || sel.seq END"
 )
-LAYOUT = "2"  # of the tables below; another value in launch_units_state drops and rebuilds them
-# Clustered by (persona, version, low): one version's launches are one contiguous range, read
-# in the order GROUP BY low needs (no sort on the hot path).
+LAYOUT = "4"  # of the tables below; another value in launch_units_state drops and rebuilds them
+# launch_units: one row per launch, clustered by (persona, version, low); the cost and
+# duration of one version's launches are read, sorted, from their own covering indexes.
+# launch_sums: per version, harness, fidelity and set of models, the counts and token sums
+# of those launches, so a diff reads a few rows instead of summing thousands.
 CACHE_DDL = f"""
 CREATE TABLE IF NOT EXISTS launch_units_state(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS launch_units(unit TEXT NOT NULL, persona TEXT NOT NULL,
@@ -66,7 +68,14 @@ CREATE TABLE IF NOT EXISTS launch_units(unit TEXT NOT NULL, persona TEXT NOT NUL
   first_started INTEGER, last_started INTEGER,
   PRIMARY KEY (persona, version, low, unit)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS launch_units_unit ON launch_units(unit);
-CREATE INDEX IF NOT EXISTS launch_units_models ON launch_units(persona, version, low, models);
+CREATE INDEX IF NOT EXISTS launch_units_cost ON launch_units(persona, version, low, cost);
+CREATE INDEX IF NOT EXISTS launch_units_duration ON launch_units(persona, version, low, duration_ms);
+CREATE TABLE IF NOT EXISTS launch_sums(persona TEXT NOT NULL, version TEXT NOT NULL,
+  harness TEXT NOT NULL, low INTEGER NOT NULL, models TEXT NOT NULL, launches INTEGER,
+  unknown_cost INTEGER, exits_known INTEGER, errors INTEGER, cost INTEGER,
+  first_started INTEGER, last_started INTEGER,
+  {", ".join(f"{k} INTEGER" for k in TOKEN_KINDS)},
+  PRIMARY KEY (persona, version, harness, low, models)) WITHOUT ROWID;
 """
 
 
@@ -168,11 +177,13 @@ def refresh(conn: sqlite3.Connection, prices: Callable[[], Any]) -> None:
         state = dict(conn.execute("SELECT key, value FROM launch_units_state").fetchall())
         done = int(state.get("seq", 0))
         if state.get("layout") != LAYOUT:
-            conn.execute("DROP TABLE launch_units")
+            conn.execute("DROP TABLE IF EXISTS launch_units")
+            conn.execute("DROP TABLE IF EXISTS launch_sums")
             _create(conn)
             done = 0
         elif state.get("prices") != fingerprint:
             conn.execute("DELETE FROM launch_units")
+            conn.execute("DELETE FROM launch_sums")
             done = 0
         if done < top:
             _add(conn, done, prices)
@@ -207,16 +218,79 @@ def _add(conn: sqlite3.Connection, done: int, prices: Callable[[], Any]) -> None
         )
         params = [done]
     columns = ", ".join(UNIT_COLUMNS)
-    select = columns.replace("version", "coalesce(version, '')")  # no version: ''
+    select = columns.replace("version", "coalesce(version, '') AS version")  # no version: ''
     conn.execute("DROP TABLE IF EXISTS temp.new_units")
     conn.execute(f"CREATE TEMP TABLE new_units AS SELECT {select} FROM ({units_sql(where)})", params)
     # a launch that grew may have changed its fidelity, and so its key: replace it whole
     conn.execute("DELETE FROM launch_units WHERE unit IN (SELECT unit FROM temp.new_units)")
     conn.execute(f"INSERT INTO launch_units({columns}) SELECT * FROM temp.new_units")
+    # the sums of every version those launches are of, whole again
+    conn.execute("DROP TABLE IF EXISTS temp.touched")
+    conn.execute(
+        "CREATE TEMP TABLE touched(persona TEXT, version TEXT, PRIMARY KEY (persona, version)) WITHOUT ROWID"
+    )
+    conn.execute("INSERT OR IGNORE INTO temp.touched SELECT persona, version FROM temp.new_units")
+    conn.execute(
+        "DELETE FROM launch_sums WHERE (persona, version) IN (SELECT persona, version FROM temp.touched)"
+    )
+    sums = ", ".join(f"sum(u.{k})" for k in TOKEN_KINDS)
+    conn.execute(
+        "INSERT INTO launch_sums SELECT u.persona, u.version, coalesce(u.harness, ''), u.low,"
+        " coalesce(u.models, ''), count(*), sum(u.cost IS NULL), count(u.exit_code),"
+        " coalesce(sum(u.exit_code != 0), 0), sum(u.cost), min(u.first_started), max(u.last_started),"
+        f" {sums} FROM temp.touched t"
+        " JOIN launch_units u ON u.persona = t.persona AND u.version = t.version GROUP BY 1, 2, 3, 4, 5"
+    )
+    conn.execute("DROP TABLE temp.touched")
     conn.execute("DROP TABLE temp.new_units")
 
 
 # -- what a set of launches adds up to ---------------------------------------------------------
+
+
+def aggregate_kept(
+    conn: sqlite3.Connection, persona: str, version: str, by_harness: bool, include_low: bool
+) -> dict[Any, dict[str, Any]]:
+    """What `aggregate` adds up, for one version, from the kept tables (`refresh` first):
+    a few rows of sums, and the costs and durations from their covering indexes."""
+    import json
+
+    out: dict[Any, dict[str, Any]] = {}
+    for harness, low, models, n, unknown, exits, errors, *tokens in conn.execute(
+        f"SELECT harness, low, models, launches, unknown_cost, exits_known, errors, {', '.join(TOKEN_KINDS)}"
+        " FROM launch_sums WHERE persona = ? AND version = ?",
+        (persona, version),
+    ):
+        _add_sums(out.setdefault(harness or None if by_harness else None, aggregate_empty()),
+                  low, models, n, unknown, exits, errors, tokens, include_low)  # fmt: skip
+    low = "" if include_low else " AND low = 0"
+    split = "harness" if by_harness else "NULL"
+    for column, key in (("cost", "costs"), ("duration_ms", "durations")):
+        for group, values in conn.execute(
+            f"SELECT {split}, json_group_array({column}) FROM launch_units"
+            f" WHERE persona = ? AND version = ?{low} AND {column} IS NOT NULL GROUP BY 1",
+            (persona, version),
+        ):
+            out.setdefault(group, aggregate_empty())[key] = json.loads(values)
+    return out
+
+
+def _add_sums(
+    s: dict[str, Any], low: int, models: str | None, n: int, unknown: int, exits: int, errors: int,
+    tokens: Sequence[int | None], include_low: bool,
+) -> None:  # fmt: skip
+    if low and not include_low:
+        s["low"] += n
+        return
+    s["launches"] += n
+    s["unknown_cost"] += unknown
+    s["exits_known"] += exits
+    s["errors"] += errors or 0
+    for k, v in zip(TOKEN_KINDS, tokens, strict=True):
+        if v is not None:
+            s["tokens"][k] = (s["tokens"][k] or 0) + v
+    for m in set(models.split(",")) if models else ():
+        s["models"][m] = s["models"].get(m, 0) + n
 
 
 def aggregate_empty() -> dict[str, Any]:
@@ -250,31 +324,19 @@ def aggregate(
     out: dict[Any, dict[str, Any]] = {}
     sums = ", ".join(f"sum({k})" for k in TOKEN_KINDS)
     by = "" if split == "NULL" else f"{split}, "
-    for group, low, n, unknown, exits, errors, costs, durations, *tokens in conn.execute(
-        f"SELECT {split}, low, count(*), sum(cost IS NULL), count(exit_code), sum(exit_code != 0),"
-        " json_group_array(cost) FILTER (WHERE cost IS NOT NULL),"
-        " json_group_array(duration_ms) FILTER (WHERE duration_ms IS NOT NULL),"
-        f" {sums} FROM {source} GROUP BY {by}low",
+    for group, low, models, n, unknown, exits, errors, *tokens in conn.execute(
+        f"SELECT {split}, low, models, count(*), sum(cost IS NULL), count(exit_code), sum(exit_code != 0),"
+        f" {sums} FROM {source} GROUP BY {by}low, models",
         params,
     ):
-        s = out.setdefault(group, aggregate_empty())
-        if low and not include_low:
-            s["low"] += n
-            continue
-        s["launches"] += n
-        s["unknown_cost"] += unknown
-        s["exits_known"] += exits
-        s["errors"] += errors or 0
-        s["costs"] += json.loads(costs)
-        s["durations"] += json.loads(durations)
-        for k, v in zip(TOKEN_KINDS, tokens, strict=True):
-            if v is not None:
-                s["tokens"][k] = (s["tokens"][k] or 0) + v
+        _add_sums(out.setdefault(group, aggregate_empty()), low, models, n, unknown, exits, errors, tokens,
+                  include_low)  # fmt: skip
     keep = "" if include_low else " AND low = 0"
-    for group, models, n in conn.execute(
-        f"SELECT {split}, models, count(*) FROM {source}{keep} GROUP BY {by}low, models", params
-    ):
-        counts = out.setdefault(group, aggregate_empty())["models"]
-        for m in set(models.split(",")) if models else ():
-            counts[m] = counts.get(m, 0) + n
+    for column, key in (("cost", "costs"), ("duration_ms", "durations")):
+        for group, values in conn.execute(
+            f"SELECT {split}, json_group_array({column}) FROM {source}{keep} AND {column} IS NOT NULL"
+            " GROUP BY 1",
+            params,
+        ):
+            out.setdefault(group, aggregate_empty())[key] = json.loads(values)
     return out

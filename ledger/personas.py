@@ -185,8 +185,8 @@ def _versions_with_spend(ledger: Ledger, conn: Any, ref: str, cwd: Path | None) 
     spend = {
         row[0] or None: row[1:]
         for row in conn.execute(
-            "SELECT version, count(*), sum(cost), count(cost), min(first_started), max(last_started)"
-            " FROM launch_units WHERE persona = ? GROUP BY version",
+            "SELECT version, sum(launches), sum(cost), sum(launches - unknown_cost), min(first_started),"
+            " max(last_started) FROM launch_sums WHERE persona = ? GROUP BY version",
             (name,),
         )
     }

@@ -74,6 +74,11 @@ def test_small_samples_use_a_seeded_bootstrap() -> None:
     assert d1.method == "bootstrap" and d1.resamples == compare.RESAMPLES and d1.seed == 0
     assert (d1.low, d1.high) == (d2.low, d2.high)  # same ledger, same seed: same answer
     assert (d1.low, d1.high) != (other.low, other.high)
+    shuffled_a, shuffled_b = list(a), list(b)
+    random.Random(5).shuffle(shuffled_a)
+    random.Random(6).shuffle(shuffled_b)
+    again = difference(shuffled_a, shuffled_b, seed=0)  # rows in another order: the same answer
+    assert again is not None and (again.low, again.high) == (d1.low, d1.high)
     assert d1.delta == pytest.approx(statistics.fmean(b) - statistics.fmean(a))
     # An independent bootstrap (its own generator and index draws) lands close by, and so
     # does the normal interval the bootstrap converges to.

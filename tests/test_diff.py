@@ -176,6 +176,10 @@ def test_filters_and_the_kept_launches_agree_with_reading_the_records(book: Book
     kept = diff(book.led, f"reviewer@{v1[3:11]}", f"reviewer@{v2[3:11]}")
     direct = diff(book.led, f"reviewer@{v1[3:11]}", f"reviewer@{v2[3:11]}", direct=True)
     assert kept == direct
+    for by in ("harness", None):
+        for partial in (True, False):
+            args = (book.led, v1[3:11], v2[3:11], None, by, partial)
+            assert diff(*args) == diff(*args, direct=True), (by, partial)
     # new records are seen by the kept table, and so is a new price table
     full = {"input_tokens": 1000, "output_tokens": 10, "cache_read_tokens": 0, "cache_write_5m_tokens": 0}
     book.add("reviewer", v2, [("claude-sonnet-4-5", full)])
