@@ -166,7 +166,8 @@ def diff_cmd(a: str, b: str | None, fmt: str) -> None:
       burn persona diff reviewer@3f2a9c reviewer@91bd02
     """
     from burn.ledger.personas import diff as persona_diff
-    from burn.store.diff import short_value
+
+    from .render_diff import change_lines
 
     data = persona_diff(ledger(), a, b)
     if fmt == "json":
@@ -177,16 +178,8 @@ def diff_cmd(a: str, b: str | None, fmt: str) -> None:
     click.echo(f"+++ {right['name']}@{right['version_short']}")
     if not data["changes"]:
         click.echo("(no differences)")
-    for c in data["changes"]:
-        if c["change"] == "added":
-            click.echo(f"+ {c['field']}: {short_value(c['new'])}")
-        elif c["change"] == "removed":
-            click.echo(f"- {c['field']}: {short_value(c['old'])}")
-        elif "diff" in c:
-            click.echo(f"~ {c['field']}:")
-            sys.stdout.write("".join("    " + line for line in c["diff"].splitlines(keepends=True)))
-        else:
-            click.echo(f"~ {c['field']}: {short_value(c['old'])} → {short_value(c['new'])}")
+    for line in change_lines(data["changes"]):
+        click.echo(line)
 
 
 @persona.command(name="import")

@@ -170,15 +170,22 @@ def table(data: dict[str, Any]) -> str:
 
 
 def spec_lines(data: dict[str, Any]) -> list[str]:
-    from burn.store.diff import short_value
-
     spec = data["spec"]
     out = [f"spec: --- {who(data['a'])}  +++ {who(data['b'])}"]
     if not spec["available"]:
         return [*out, f"  (no spec diff: {spec['why']})"]
     if not spec["changes"]:
         return [*out, "  (the specs are the same)"]
-    for c in spec["changes"]:
+    return out + change_lines(spec["changes"])
+
+
+def change_lines(changes: list[dict[str, Any]]) -> list[str]:
+    """Field-level spec changes as text (`+ added`, `- removed`, `~ changed`, a text
+    field's unified diff indented beneath it): shared by `burn diff` and `persona diff`."""
+    from burn.store.diff import short_value
+
+    out = []
+    for c in changes:
         if c["change"] == "added":
             out.append(f"+ {c['field']}: {short_value(c['new'])}")
         elif c["change"] == "removed":

@@ -68,20 +68,10 @@ def _side(conn: sqlite3.Connection, name: str, b3: str) -> Side:
 
 def find_version(conn: sqlite3.Connection, prefix_ref: str, name: str | None) -> tuple[str, str]:
     """(persona, b3 id) of the one version a b3 or sha256 prefix names (within `name`)."""
-    from burn.store.canonical import parse_version_ref
+    from .query import version_match
 
-    try:
-        algo, prefix = parse_version_ref(prefix_ref)
-    except ValueError as e:
-        raise UsageError(str(e)) from e
-    conds, params = [], []
-    if algo in ("b3", "any"):
-        conds.append("b3 LIKE ?")
-        params.append(f"b3:{prefix}%")
-    if algo in ("sha256", "any"):
-        conds.append("sha256 LIKE ?")
-        params.append(f"{prefix}%")
-    sql = f"SELECT DISTINCT name, b3 FROM versions WHERE ({' OR '.join(conds)})"
+    algo, cond, params = version_match(prefix_ref)
+    sql = f"SELECT DISTINCT name, b3 FROM versions WHERE {cond}"
     if name is not None:
         sql += " AND name = ?"
         params.append(name)
@@ -89,7 +79,7 @@ def find_version(conn: sqlite3.Connection, prefix_ref: str, name: str | None) ->
     if not hits and algo != "sha256" and name is not None:  # spend under a version never stored
         hits = conn.execute(
             "SELECT DISTINCT persona, version FROM records WHERE persona = ? AND version LIKE ?",
-            (name, f"b3:{prefix}%"),
+            (name, params[0]),  # (the b3 pattern comes first)
         ).fetchall()
     if len(hits) > 1:
         raise AmbiguousVersion(prefix_ref, sorted(f"{n}@{b[3:15]}" for n, b in hits))

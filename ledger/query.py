@@ -144,15 +144,15 @@ def _one(conn: sqlite3.Connection, key: str, value: str) -> tuple[str, list[Any]
     ]
 
 
-def _version(conn: sqlite3.Connection, ref: str, name: str | None) -> tuple[str, list[Any]]:
-    """Records whose version matches a b3 or sha256 prefix (at least 6 digits)."""
+def version_match(ref: str) -> tuple[str, str, list[Any]]:
+    """(algorithm, SQL condition on `versions`, its parameters) for a b3 or sha256 prefix
+    (at least 6 digits; `b3:`/`sha256:` may say which)."""
     from burn.store.canonical import parse_version_ref
 
     try:
         algo, prefix = parse_version_ref(ref)
     except ValueError as e:
         raise UsageError(str(e)) from e
-    sql = "SELECT b3 FROM versions WHERE "
     conds, params = [], []
     if algo in ("b3", "any"):
         conds.append("b3 LIKE ?")
@@ -160,7 +160,13 @@ def _version(conn: sqlite3.Connection, ref: str, name: str | None) -> tuple[str,
     if algo in ("sha256", "any"):
         conds.append("sha256 LIKE ?")
         params.append(f"{prefix}%")
-    sql += "(" + " OR ".join(conds) + ")"
+    return algo, "(" + " OR ".join(conds) + ")", params
+
+
+def _version(conn: sqlite3.Connection, ref: str, name: str | None) -> tuple[str, list[Any]]:
+    """Records whose version matches a b3 or sha256 prefix (at least 6 digits)."""
+    _algo, cond, params = version_match(ref)
+    sql = f"SELECT b3 FROM versions WHERE {cond}"
     if name is not None:
         sql += " AND name = ?"
         params.append(name)
