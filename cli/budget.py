@@ -13,11 +13,6 @@ from .render import Column, dumps, emit, usd
 BAR = 20
 
 
-def susd(micros: int | None) -> str:
-    """usd() with a sign: what is left, or free in a pool, can be below zero."""
-    return "-" + usd(-micros) if micros is not None and micros < 0 else usd(micros)
-
-
 @click.group()
 def budget() -> None:
     """Spending caps per persona: per launch, per day, per month, in USD.
@@ -125,7 +120,7 @@ def check(persona: str, estimate: str | None, tags: tuple[str, ...], fmt: str) -
             emit(result["caps"], _columns(False), "table")
             b = result["binding"]
             click.echo(
-                f"binds: {b['kind'].replace('_', '-')} cap of {b['scope']} ({susd(b['left_micros'])} left)"
+                f"binds: {b['kind'].replace('_', '-')} cap of {b['scope']} ({usd(b['left_micros'])} left)"
             )
         for line in result["refusals"]:
             click.echo(f"refused: {line}")
@@ -150,7 +145,7 @@ def _columns(bars: bool) -> list[Column]:
         Column("soft", "", lambda v: "soft" if v else "hard"),
         Column("limit_micros", "cap", usd, right=True),
         Column("spent_micros", "spent", usd, right=True),
-        Column("left_micros", "left", susd, right=True),
+        Column("left_micros", "left", usd, right=True),
         Column("unknown_launches", "unknown", lambda v: str(v) if v else "", right=True),
         Column("resets_at", "resets", lambda v: v or "each launch"),
     ]
@@ -188,7 +183,7 @@ def status(fmt: str) -> None:
     if result["pools"]:
         click.echo("\npools")
         pools = [
-            {**p, "free": susd(p["free_micros"]) + (" overdrawn" if p["overdrawn"] else "")}
+            {**p, "free": usd(p["free_micros"]) + (" overdrawn" if p["overdrawn"] else "")}
             for p in result["pools"]
         ]
         cols = [

@@ -33,6 +33,8 @@ class Column:
 def usd(micros: int | None) -> str:
     if micros is None:
         return UNKNOWN
+    if micros < 0:  # what is left of a cap, or free in a pool, can be below zero
+        return "-" + usd(-micros)
     if 0 < micros < 10_000:  # under a cent: four decimals, so it never shows as $0.00
         return f"$0.{(micros + 50) // 100:04d}"
     cents = (micros + 5_000) // 10_000

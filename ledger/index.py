@@ -20,7 +20,7 @@ PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not importe
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -74,6 +74,7 @@ INDEX_DDL = (
     "CREATE INDEX tags_kv ON tags(key, value)",
     "CREATE INDEX records_harness_agent ON records(harness, agent)",
     "CREATE INDEX records_launch ON records(launch_id)",
+    "CREATE INDEX records_parent ON records(parent)",  # (budgets: a wrapper launch's children)
     "CREATE INDEX usage_session ON usage(session)",
     "CREATE INDEX attributions_commit ON attributions(commit_sha)",
     "CREATE INDEX attributions_launch ON attributions(launch_id)",

@@ -369,3 +369,14 @@ def test_sql_formatted_table_matches_the_python_formatters(burn, cost, duration)
     buf = io.StringIO()
     emit(Ledger.open().log(Query()), LOG_COLUMNS, "table", out=buf)
     assert burn("log").out == buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("micros", "text"),
+    [(None, "—"), (0, "$0.00"), (4_200, "$0.0042"), (420_000, "$0.42"), (1_234_567_890, "$1,234.57"),
+     (-1_800_000, "-$1.80"), (-4_200, "-$0.0042")],
+)  # fmt: skip
+def test_money_is_rendered_with_its_sign_before_the_dollar(micros: int | None, text: str) -> None:
+    from burn.cli.render import usd
+
+    assert usd(micros) == text
