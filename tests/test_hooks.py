@@ -83,6 +83,16 @@ def note(repo: Path, rev: str = "HEAD") -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+def window_trailers(rec: dict) -> list[tuple[str, str]]:
+    """The trailers of a commit that claims one ended launch `rec` (window mode)."""
+    return [
+        ("Burn-Persona", f"reviewer@{rec['version_short']}"),
+        ("Burn-Cost", usd(rec["cost_micros"])),
+        ("Burn-Launch", rec["id"]),
+        ("Burn-Attribution", "window"),
+    ]
+
+
 def usd(micros: int) -> str:
     from burn.ledger.record import fmt_usd
 
@@ -171,12 +181,7 @@ def test_a_commit_after_a_launch_is_attributed_to_it_by_window(repo: Path, burn,
     rec = launch(burn, repo)
     res = commit(repo, "-m", "feature")
     assert res.returncode == 0, res.stderr
-    assert burn_trailers(repo) == [
-        ("Burn-Persona", f"reviewer@{rec['version_short']}"),
-        ("Burn-Cost", usd(rec["cost_micros"])),
-        ("Burn-Launch", rec["id"]),
-        ("Burn-Attribution", "window"),
-    ]
+    assert burn_trailers(repo) == window_trailers(rec)
     [n] = note(repo)
     assert n["mode"] == "window" and [x["record"] for x in n["launches"]] == [rec["id"]]
     assert [r["id"] for r in records(burn, "commit=HEAD", cwd=repo)] == [rec["id"]]

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_hooks import burn_trailers, git, harness_bin, launch, make_repo, note, usd
+from test_hooks import burn_trailers, git, harness_bin, launch, make_repo, note, window_trailers
 
 __all__ = ["harness_bin"]  # its autouse fixture: the fake `claude` and `burn` on PATH
 
@@ -64,12 +64,7 @@ def test_pre_commit_installs_burns_hooks_and_a_real_commit_is_attributed(
         ["git", "commit", "-m", "through pre-commit"], cwd=repo, capture_output=True, text=True
     )
     assert res.returncode == 0, res.stdout + res.stderr
-    assert burn_trailers(repo) == [
-        ("Burn-Persona", f"reviewer@{rec['version_short']}"),
-        ("Burn-Cost", usd(rec["cost_micros"])),
-        ("Burn-Launch", rec["id"]),
-        ("Burn-Attribution", "window"),
-    ]
+    assert burn_trailers(repo) == window_trailers(rec)
     [n] = note(repo)
     assert [x["record"] for x in n["launches"]] == [rec["id"]]
     res = burn("log", "commit=HEAD", "--format", "json", cwd=repo)
