@@ -85,6 +85,25 @@ BULK_LOAD = 5000  # commits in one catch-up above which indexes are rebuilt afte
 FAST_JSON_FROM = 8  # commits in one catch-up from which orjson parses them
 
 
+BUSY_TIMEOUT_S = 30.0  # how long a reader or writer waits for another's lock on the index
+
+
+def _damage(e: sqlite3.DatabaseError, path: Path) -> str:
+    """The reason to rebuild the index for `e`; raises instead when a rebuild is not the
+    fix: the file is busy (another burn holds its lock: rebuilding would only wait too) or
+    the query itself is wrong (a rebuild would not change it, and would cost seconds)."""
+    name = getattr(e, "sqlite_errorname", None)
+    if name is not None and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        from burn.store.errors import BurnError
+
+        raise BurnError(
+            f"the index is busy ({e})", path=path, fix="another burn is writing it; run the command again"
+        ) from e
+    if name == "SQLITE_ERROR" and "no such table" not in str(e):
+        raise e  # a mistake in the query, not damage to the file
+    return str(e)
+
+
 class Index:
     """Open with `Index(home)`, then `conn()` for a caught-up connection."""
 
@@ -104,7 +123,7 @@ class Index:
         try:
             return query(self.conn())
         except sqlite3.DatabaseError as e:
-            self._reset(f"corrupt ({e})")
+            self._reset(f"corrupt ({_damage(e, self.path)})")
             return query(self.conn())
 
     def conn(self) -> sqlite3.Connection:
@@ -114,7 +133,7 @@ class Index:
         try:
             self.catch_up()
         except sqlite3.DatabaseError as e:
-            self._reset(f"unreadable ({e})")
+            self._reset(f"unreadable ({_damage(e, self.path)})")
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
@@ -132,7 +151,7 @@ class Index:
         return self._build()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn

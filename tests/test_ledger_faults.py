@@ -538,6 +538,43 @@ def test_reindex_gives_the_same_answers(root: Path) -> None:
     _assert_index_sound(root, 30)
 
 
+def test_a_busy_index_is_an_error_not_a_rebuild(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process holding the index's write lock past the wait must not make a read
+    throw the index away and rebuild it (that would only wait on the same lock)."""
+    from burn.ledger import index as index_module
+    from burn.store.errors import BurnError
+
+    version = store_spec(root)
+    record_some(root, version, 5)
+    assert len(log_records(root)) == 5  # the index exists and is caught up
+    before = (root / "index.sqlite").stat().st_ino
+    record_some(root, version, 1, label="new")  # so the next read must write (catch up)
+    holder = sqlite3.connect(root / "index.sqlite", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, holding the write lock
+    try:
+        monkeypatch.setattr(index_module, "BUSY_TIMEOUT_S", 0.2)
+        ledger = Ledger.open(root)
+        with pytest.raises(BurnError, match="index is busy"):
+            ledger.log(Query())
+        assert ledger.index.rebuilt_because is None
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (root / "index.sqlite").stat().st_ino == before  # the same file: never rebuilt
+    assert len(log_records(root)) == 6  # and once the lock is gone, the read catches up
+
+
+def test_a_mistaken_query_is_raised_and_the_index_kept(root: Path) -> None:
+    version = store_spec(root)
+    record_some(root, version, 5)
+    ledger = Ledger.open(root)
+    assert ledger.index.read(lambda c: c.execute("SELECT count(*) FROM records").fetchone()[0]) == 5
+    before = (root / "index.sqlite").stat().st_ino
+    with pytest.raises(sqlite3.OperationalError, match="no such column"):
+        ledger.index.read(lambda c: c.execute("SELECT no_such_column FROM records").fetchall())
+    assert ledger.index.rebuilt_because is None and (root / "index.sqlite").stat().st_ino == before
+
+
 # -- 4. catching up with appends made elsewhere -----------------------------------------
 
 
