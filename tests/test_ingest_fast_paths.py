@@ -66,15 +66,6 @@ def run_ingest(home: Path, helper: bool, monkeypatch: pytest.MonkeyPatch) -> dic
         return ingest(Ledger.open(home)).to_json()
 
 
-@pytest.fixture
-def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "logs"
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root / "claude"))
-    monkeypatch.setenv("CODEX_HOME", str(root / "codex"))
-    monkeypatch.setenv("OPENCODE_DATA_DIR", str(root / "opencode"))
-    return root
-
-
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
 def test_a_helper_process_reads_to_the_same_state(
     logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -32,15 +32,6 @@ SEEDS = (1, 5, 8)
 KINDS = gen_logs.KINDS
 
 
-@pytest.fixture
-def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "logs"
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root / "claude"))
-    monkeypatch.setenv("CODEX_HOME", str(root / "codex"))
-    monkeypatch.setenv("OPENCODE_DATA_DIR", str(root / "opencode"))
-    return root
-
-
 def add(a: dict[str, int | None] | None, b: dict[str, int | None]) -> dict[str, int | None]:
     """Sum per kind; a kind no row knew stays None (burn's rule, and the truth's)."""
     if a is None:
