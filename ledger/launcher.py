@@ -114,8 +114,7 @@ class Launch:
         }
         try:
             path = ledger.home.pending_dir / f"{launch.id}.json"
-            stamps.write_json(path, data)
-            launch._stamp, launch._fd = path, stamps.hold(path)
+            launch._stamp, launch._fd = path, stamps.create_held(path, data)
         except Exception as e:  # a full disk or a read-only home never stops the launch
             launch._warn("could not write the launch stamp", e)
             return launch
@@ -168,6 +167,7 @@ class Launch:
             stamps.write_json(
                 self._stamp.with_suffix(".end"),
                 {"exit_code": self.exit_code, "ended_epoch": time.time(), "duration_ms": duration, **notes},
+                sync=False,
             )
             if self._ticker is not None:
                 self._ticker.join()

@@ -73,19 +73,45 @@ class Stamp:
         return None
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any], sync: bool = True) -> None:
     """Write tmp-then-rename: a reader sees the old file or the new one, never half.
 
-    Not synced: a stamp only carries the attribution of a launch in flight, and its two
-    fsyncs were a fifth of the wrapper's overhead. A power loss during a launch can at
-    worst leave a stamp empty (reported by `load_all`, left alone) and its sessions
-    recorded under `none`; no spend is lost (it is in the harness's logs until ingested,
-    and records themselves are synced)."""
+    A launch's own files (its stamp, its `.end`) pass sync=False: they only carry the
+    attribution of a launch in flight, and their fsyncs were a fifth of the wrapper's
+    overhead. A power loss during a launch can at worst leave a stamp empty (reported by
+    `load_all`, left alone) and its sessions recorded under `none`; no spend is lost (it
+    is in the harness's logs until ingested, and records themselves are synced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         json.dump(data, f, sort_keys=True)
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def create_held(path: Path, data: dict[str, Any]) -> int:
+    """Write a new stamp that is already locked when it appears; return the fd holding the
+    flock that says its launcher lives (close it to let the stamp be settled).
+
+    Locked before the rename, not after: a stamp seen for even a moment without its lock
+    looks like a dead launcher's, and an ingest running then would settle it, empty."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # not inherited by the child
+    try:
+        with os.fdopen(os.dup(fd), "w") as f:
+            json.dump(data, f, sort_keys=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the lock is the file's: it survives the rename
+        os.replace(tmp, path)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    return fd
 
 
 def hold(path: Path) -> int:
@@ -142,7 +168,7 @@ def _optional(path: Path) -> dict[str, Any] | None:
 
 
 def save_claims(stamp: Stamp) -> None:
-    write_json(stamp.path.with_suffix(".claims"), {"sessions": sorted(stamp.claims)})
+    write_json(stamp.path.with_suffix(".claims"), {"sessions": sorted(stamp.claims)}, sync=False)
 
 
 def remove(stamp: Stamp) -> None:

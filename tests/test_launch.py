@@ -486,3 +486,38 @@ def test_the_sdk_records_a_launch_that_raised(tmp_path: Path) -> None:
         raise RuntimeError("the launcher's own bug")
     (row,) = Ledger.open().log(Query())
     assert row["exit_code"] is None and row["total_tokens"] == 1310
+
+
+def test_a_stamp_is_locked_before_it_appears(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unlocked stamp looks like a dead launcher's: an ingest in that moment would settle
+    it, empty, and the launch's session would land under `none`. So at the rename that makes
+    it visible, the stamp must already be locked."""
+    import fcntl
+
+    from burn.ledger import stamps
+
+    seen: list[bool] = []
+    real_replace = os.replace
+
+    def replace(src, dst) -> None:  # type: ignore[no-untyped-def]
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            seen.append(False)
+        except BlockingIOError:
+            seen.append(True)
+        finally:
+            os.close(fd)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(stamps.os, "replace", replace)
+    path = tmp_path / "pending" / "x.json"
+    fd = stamps.create_held(path, {"launch_id": "x", "spawned_epoch": 1.0})
+    monkeypatch.setattr(stamps.os, "replace", real_replace)
+    try:
+        assert seen == [True], "visible before it was locked"
+        [stamp] = stamps.load_all(tmp_path / "pending")
+        assert stamp.owner_alive()
+    finally:
+        os.close(fd)
+    assert not stamp.owner_alive()  # closing the fd is the launcher's death
