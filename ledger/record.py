@@ -16,6 +16,7 @@ from typing import Any
 
 from burn.store.errors import BurnError
 
+from .money import fmt_usd
 from .usage import (
     GRANULARITIES,
     add_usage,
@@ -209,14 +210,6 @@ def subject(body: Mapping[str, Any]) -> str:
     if body.get("harness"):
         parts.append(body["harness"])
     return " ".join(parts)
-
-
-def fmt_usd(micros: int | None) -> str:
-    if micros is None:
-        return "unknown"
-    if 0 < micros < 10_000:
-        return f"${micros / 1_000_000:.4f}"
-    return f"${micros / 1_000_000:.2f}"
 
 
 def commit_message(body: Mapping[str, Any]) -> bytes:
