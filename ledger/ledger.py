@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from burn.store.errors import BurnError
 
+from .attribution_queue import queued
 from .home import Home
 from .index import RECORDS_PREFIX, Index
 from .record import RecordError, commit_message, iso_to_epoch, make_body, public, utc_iso
@@ -45,7 +46,14 @@ class Ledger:
 
     @cached_property
     def index(self) -> Index:
-        return Index(self.home.index_path, self.home.repo_path)
+        """The derived index; first, the attribution records the git hooks queued are
+        appended (attribution_queue: normally a background writer has done it already)."""
+        index = self.__dict__["index"] = Index(self.home.index_path, self.home.repo_path)
+        if queued(self.home.root):  # (cached above: the appends go into this index)
+            from .attribution_queue import complete
+
+            complete(self)
+        return index
 
     @cached_property
     def host(self) -> str:
