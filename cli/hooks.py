@@ -1,20 +1,30 @@
 """`burn hooks install|uninstall|run`: attribution of commits to the launches behind them.
 
 `burn hooks run NAME` is what the installed git hooks call on every commit, so it does not
-go through click: `main` sends it to `fast_run`, which imports only what the hook uses.
-Whatever goes wrong in it — a missing or broken ledger, a lock held too long, a slow
-disk — it prints one line and exits 0: a hook of burn's never fails or blocks a commit.
+go through click: `main` sends it to `fast_run`, which imports only what the hook uses (the
+shims call `main` here directly, skipping the console script's imports too). Whatever
+goes wrong in it — a missing or broken ledger, a lock held too long, a slow disk — it
+prints one line and exits 0: a hook of burn's never fails or blocks a commit.
 """
 
 from __future__ import annotations
 
+import _signal as signal  # signal.py minus its enum wrappers (enum costs a hook ~3 ms)
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
 
-RUN_USAGE = "usage: burn hooks run prepare-commit-msg MSG_FILE [SOURCE [SHA]] | burn hooks run post-commit"
+TYPE_CHECKING = False  # (typing and collections.abc cost a hook ~5 ms of imports)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+HOOKS = ("prepare-commit-msg", "post-commit", "complete")
+RUN_USAGE = (
+    "usage: burn hooks run prepare-commit-msg MSG_FILE [SOURCE [SHA]] | burn hooks run post-commit"
+    " | burn hooks run complete [QUEUE_DIR]"
+)
 TIMEOUT_S = 5.0  # BURN_HOOK_TIMEOUT overrides
+COMPLETE_TIMEOUT_S = 120.0  # the background writer: nobody waits for it
 
 
 class _Timeout(Exception):
@@ -28,22 +38,26 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """What the installed shims run: `python -c '...main(sys.argv[1:])' NAME ARGS...`."""
+    return fast_run(sys.argv[1:] if argv is None else argv)
+
+
 def fast_run(args: Sequence[str]) -> int:
     """`burn hooks run NAME ARGS...`: the hook's work under a deadline; always exit 0
     (except for a usage error, which only a person typing it can make)."""
-    if not args or args[0] not in ("prepare-commit-msg", "post-commit"):
+    if not args or args[0] not in HOOKS:
         sys.stderr.write(RUN_USAGE + "\n")
         return 0 if args[:1] in (["-h"], ["--help"]) else 2
     name, rest = args[0], list(args[1:])
     if name == "prepare-commit-msg" and not rest:
         sys.stderr.write(f"burn: error: MSG_FILE is missing\n{RUN_USAGE}\n")
         return 2
-    import signal
-
+    limit = COMPLETE_TIMEOUT_S if name == "complete" else TIMEOUT_S
     try:
-        limit = float(os.environ.get("BURN_HOOK_TIMEOUT", TIMEOUT_S))
+        limit = float(os.environ.get("BURN_HOOK_TIMEOUT", limit))
     except ValueError:
-        limit = TIMEOUT_S
+        pass
 
     def expire(_signum: int, _frame: Any) -> None:
         raise _Timeout
@@ -51,14 +65,19 @@ def fast_run(args: Sequence[str]) -> int:
     signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, max(limit, 0.01))
     try:
-        from burn.ledger import attribution
-
         if name == "prepare-commit-msg":
+            from burn.ledger import attribution
+
             # git passes SOURCE as the 2nd argument; pre-commit passes it in the environment
             source = rest[1] if len(rest) > 1 else os.environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE") or None
             attribution.prepare(rest[0], source, os.environ)
-        else:
+        elif name == "post-commit":
+            from burn.ledger import attribution
+
             attribution.post_commit(os.environ)
+        else:
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # (a terminal closed after the commit)
+            _complete(rest[0] if rest else None)
     except _Timeout:
         sys.stderr.write(
             f"burn: the ledger did not answer within {limit:g} s; this commit is not attributed\n"
@@ -70,6 +89,16 @@ def fast_run(args: Sequence[str]) -> int:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     return 0
+
+
+def _complete(queue_dir: str | None) -> None:
+    """Append the attribution records the post-commit shim queued (the background writer)."""
+    from pathlib import Path
+
+    from burn.ledger import Ledger
+
+    ledger = Ledger.open(Path(queue_dir).parent if queue_dir else None)
+    ledger.index  # noqa: B018 - opening the index appends what is queued (Ledger.index)
 
 
 def _one_line(e: BaseException) -> str:
@@ -145,13 +174,15 @@ def _group() -> Any:
         _report(run(Path(repo)), fmt, emit_one)
 
     @hooks.command(context_settings={"ignore_unknown_options": True})
-    @click.argument("name", type=click.Choice(["prepare-commit-msg", "post-commit"]))
+    @click.argument("name", type=click.Choice(list(HOOKS)))
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def run(name: str, args: tuple[str, ...]) -> None:
         """Run hook NAME with git's arguments (what the installed hooks call).
 
         Never fails a commit: any problem is one line on stderr and exit 0. The deadline
-        is BURN_HOOK_TIMEOUT seconds (default 5).
+        is BURN_HOOK_TIMEOUT seconds (default 5). `complete` appends the attribution
+        records the post-commit hook queued (it runs in the background after a commit;
+        any burn command that reads the ledger does the same).
 
         \b
         Example:

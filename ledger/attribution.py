@@ -10,13 +10,19 @@ commit has claimed (`Burn-Attribution: window`) — and adds trailers with
     Burn-Cost: $0.42
     Burn-Launch: <record id, or the launch id while the launch still runs>
 
-It leaves what it found in `$GIT_DIR/burn-attribution` for `post_commit`, which runs as
-`post-commit`: for the launches whose `Burn-Launch` trailer is still in the commit (the
-user may have deleted them), it appends a JSON line to the commit's note in
-`refs/notes/burn` (copied by amend and rebase: `notes.rewriteRef`) and appends one
+It queues what it found (`attribution_queue`) for the `post-commit` shim: for the launches
+whose `Burn-Launch` trailer is still in the commit (the user may have deleted them), the
+shim appends a JSON line to the commit's note in `refs/notes/burn` (copied by amend and
+rebase: `notes.rewriteRef`) and hands the rest to a background writer, which appends one
 `kind=attribution` record to the ledger. That record holds no spend (`cost_micros` is
 null, no usage), so it never counts twice; its `launches` say what each launch's spend
 was when the commit claimed it. The index keeps one `attributions` row per launch.
+`post_commit` is the same in Python, for what the shim leaves to it (some trailers
+deleted, a shim installed by an older burn).
+
+That is one Python process per commit, and it imports little: in the common case (a
+window, the index already caught up) no json, subprocess, typing or pathlib, and no git
+child but `interpret-trailers` (the repository is read from its files, `hookrepo`).
 
 Neither hook may fail or hang a commit: `cli/hooks.py` runs them under a deadline and
 turns any error into one line on stderr and exit 0.
@@ -24,27 +30,31 @@ turns any error into one line on stderr and exit 0.
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
 import time
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
-from .gitcli import NOTES_REF, git, try_git
+from . import attribution_queue as queue
+from .hookrepo import NOTES_REF, Unknown, head_time, hook_git_dir, in_sequencer
+from .money import fmt_usd
 
-PENDING = "burn-attribution"  # under the git dir (per work tree)
-PENDING_MAX_AGE_S = 3600
+TYPE_CHECKING = False  # (typing, pathlib and collections.abc cost a hook ~10 ms of imports)
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+    from typing import Any
+
 OPT_OUT = {"0", "false", "off", "no"}
 HOOK_IDS = {"burn", "burn-prepare-commit-msg", "burn-post-commit"}
 # prepare-commit-msg sources (its 2nd argument) left alone unless `burn.trailers=always`
 SKIPPED_SOURCES = {"merge", "squash"}
 FIXUP_PREFIXES = ("fixup! ", "squash! ", "amend! ")
-# the sequencer replays commits that already carry their attribution (and their note)
-SEQUENCER = ("rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD")
 WINDOW_LOOKBACK_S = 24 * 3600  # a launch older than a stamp's expiry is not "since"
 ATTRIBUTION_PERSONA = "(attribution)"  # the persona field of attribution records
+INDEX_SCHEMA = 8  # = index.SCHEMA_VERSION (a test keeps them equal); another: the slow path
+INDEX_BUSY_S = 30.0  # = index.BUSY_TIMEOUT_S
+RECORDS_PREFIX = "refs/burn/records/"  # = index.RECORDS_PREFIX
+PERSONAS_REF = "refs/burn/personas"  # = index.PERSONAS_REF
 
 
 # -- opting out --------------------------------------------------------------------------
@@ -68,28 +78,130 @@ def opted_out(env: Mapping[str, str], hook: str) -> str | None:
 # -- the repository ----------------------------------------------------------------------
 
 
-def _where(cwd: str | None) -> dict[str, Any]:
-    """The work tree top, the pending file and the sequencer state, in one git call."""
-    names = ["--show-toplevel", "--git-path", PENDING]
-    for s in SEQUENCER:
-        names += ["--git-path", s]
-    lines = git(["rev-parse", *names], cwd).splitlines()
-    base = Path(cwd or ".")
-    top = os.path.realpath(lines[0])
-    return {
-        "top": top,
-        "pending": base / lines[1],
-        "sequencer": any((base / p).exists() for p in lines[2:]),
-    }
+def _where(env: Mapping[str, str], cwd: str | None) -> tuple[str, str]:
+    """(work tree top, git dir): from the files when git runs us as a hook, else from git."""
+    found = hook_git_dir(env, cwd)
+    if found is not None:
+        return found
+    top, git_dir = run_git(["rev-parse", "--show-toplevel", "--git-dir"], cwd).splitlines()[:2]
+    return os.path.realpath(top), os.path.join(cwd or ".", git_dir)
 
 
-def _head_time(cwd: str | None) -> int | None:
-    out = try_git(["log", "-1", "--format=%ct", "HEAD"], cwd)
-    return int(out) if out and out.strip().isdigit() else None
+def _head_time(git_dir: str, env: Mapping[str, str], cwd: str | None) -> int | None:
+    try:
+        return head_time(git_dir, env)
+    except (Unknown, OSError, ValueError):
+        pass
+    try:
+        out = run_git(["log", "-1", "--format=%ct", "HEAD"], cwd)
+    except OSError:
+        return None  # an unborn branch: the first commit
+    return int(out) if out.strip().isdigit() else None
 
 
 def _config_always(cwd: str | None) -> bool:
-    return (try_git(["config", "--get", "burn.trailers"], cwd) or "").strip().lower() == "always"
+    try:
+        return run_git(["config", "--get", "burn.trailers"], cwd).strip().lower() == "always"
+    except OSError:
+        return False
+
+
+def run_git(args: Sequence[str], cwd: str | None = None) -> str:
+    """stdout of `git ARGS`; OSError with git's message when it fails. posix_spawn and
+    pipes, not subprocess (whose imports cost a hook ~5 ms); only for commands that print
+    little on stderr (it is read after stdout)."""
+    argv = ["git", *(["-C", cwd] if cwd else []), *args]
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        pid = os.posix_spawnp(
+            "git",
+            argv,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, out_w, 1),
+                (os.POSIX_SPAWN_DUP2, err_w, 2),
+                (os.POSIX_SPAWN_CLOSE, out_r),
+                (os.POSIX_SPAWN_CLOSE, err_r),
+            ],
+        )
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    try:
+        out, err = _read_all(out_r), _read_all(err_r)
+    finally:
+        os.close(out_r)
+        os.close(err_r)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        lines = err.decode(errors="replace").strip().splitlines()
+        raise OSError(f"git {' '.join(args[:2])}: {lines[-1] if lines else f'status {status}'}")
+    return out.decode(errors="replace")
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# -- the index ---------------------------------------------------------------------------
+
+
+def _fresh_index(home: str) -> sqlite3.Connection | None:
+    """The index when it has already caught up with every ledger ref (a hook's common
+    case), opened without the index module (~15 ms of imports: pathlib, typing, ...);
+    None when it must catch up or be built, or attributions are queued: `_index` then."""
+    import sqlite3
+
+    path = os.path.join(home, "index.sqlite")
+    if not os.path.isfile(path) or queue.queued(home):
+        return None
+    conn = sqlite3.connect(path, timeout=INDEX_BUSY_S, isolation_level=None)
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == INDEX_SCHEMA:
+            seen = dict(conn.execute("SELECT ref, sha FROM tips").fetchall())
+            if seen == ref_tips(os.path.join(home, "ledger.git")):
+                return conn
+    except sqlite3.DatabaseError:
+        pass  # damaged: Index reports or rebuilds it
+    conn.close()
+    return None
+
+
+def ref_tips(repo: str) -> dict[str, str]:
+    """The ledger's record refs and persona ref, as `Index.current_tips` reads them (a
+    test holds the two equal): loose over packed."""
+    packed: dict[str, str] = {}
+    try:
+        with open(os.path.join(repo, "packed-refs"), "rb") as f:
+            for line in f.read().splitlines():
+                if line and line[:1] not in (b"#", b"^"):
+                    sha, _, name = line.partition(b" ")
+                    packed[name.decode()] = sha.decode()
+    except FileNotFoundError:
+        pass
+    tips = {k: v for k, v in packed.items() if k.startswith(RECORDS_PREFIX)}
+    try:
+        entries = list(os.scandir(os.path.join(repo, RECORDS_PREFIX)))
+    except FileNotFoundError:
+        entries = []
+    for e in entries:
+        if e.is_file() and not e.name.endswith(".lock"):
+            with open(e.path, "rb") as f:
+                sha = f.read().strip()
+            if len(sha) == 40:
+                tips[RECORDS_PREFIX + e.name] = sha.decode()
+    try:
+        with open(os.path.join(repo, PERSONAS_REF), "rb") as f:
+            personas = f.read().strip().decode() or None
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        personas = packed.get(PERSONAS_REF)
+    if personas:
+        tips[PERSONAS_REF] = personas
+    return tips
 
 
 # -- finding the launches of a commit ----------------------------------------------------
@@ -153,9 +265,10 @@ def _within(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
 
 
-def exact(home: Path, launch_id: str, env: Mapping[str, str]) -> dict[str, Any]:
+def exact(root: str | os.PathLike[str], launch_id: str, env: Mapping[str, str]) -> dict[str, Any]:
     """The launch a commit is made inside: its spend so far (ended: as recorded), less
     what earlier commits of the same launch already claimed."""
+    home = _path(os.fspath(root))
     name, _, short = env.get("BURN_PERSONA", "").partition("@")
     launch: dict[str, Any] = {
         "launch_id": launch_id,
@@ -190,6 +303,8 @@ def exact(home: Path, launch_id: str, env: Mapping[str, str]) -> dict[str, Any]:
 def _ingest_now(home: Path, stamp: Path) -> sqlite3.Connection:
     """Read the launch's harness logs now (unless an ingest — its own tick — is running):
     the trailer then has what the harness spent up to this commit, not up to the last tick."""
+    import json
+
     try:
         harness = json.loads(stamp.read_text()).get("harness")
     except (OSError, ValueError):
@@ -206,6 +321,8 @@ def _running_spend(
     home: Path, conn: sqlite3.Connection, launch_id: str, launch: dict[str, Any]
 ) -> int | None:
     """What ingest has seen so far for a launch still running (its 1 s tick keeps it fresh)."""
+    import json
+
     from . import stamps as st
 
     path = home / "pending" / f"{launch_id}.json"
@@ -244,8 +361,6 @@ def ref(launch: Mapping[str, Any]) -> str:
 def trailers(mode: str, launches: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Burn-Persona and Burn-Cost per persona version (in first-seen order), then one
     Burn-Launch per launch, then Burn-Attribution: window when the launches were inferred."""
-    from .record import fmt_usd
-
     by_who: dict[str, int | None] = {}
     for launch in launches:
         key = who(launch)
@@ -277,83 +392,97 @@ def prepare(
     msg_file: str,
     source: str | None,
     env: Mapping[str, str],
-    home: Path | None = None,
+    home: str | os.PathLike[str] | None = None,
     cwd: str | None = None,
 ) -> list[tuple[str, str]]:
-    """The prepare-commit-msg hook: add the trailers; return what was added."""
-    if opted_out(env, "prepare-commit-msg"):
-        return []
-    where = _where(cwd)
-    pending: Path = where["pending"]
-    pending.unlink(missing_ok=True)  # an attribution left by a commit that was aborted
-    if where["sequencer"]:
-        return []  # a rebase or cherry-pick: the commit keeps the trailers it had
-    path = Path(cwd or ".") / msg_file
-    message = path.read_text(errors="replace")
+    """The prepare-commit-msg hook: add the trailers and queue the attribution; return
+    the trailers added."""
+    top, git_dir = _where(env, cwd)
+    queue.discard(git_dir)  # what a commit that was aborted left
+    if opted_out(env, "prepare-commit-msg") or in_sequencer(git_dir):
+        return []  # (a rebase or cherry-pick: the commit keeps the trailers it had)
+    path = os.path.join(cwd or ".", msg_file)
+    with open(path, errors="replace") as f:
+        message = f.read()
     skipped = source in SKIPPED_SOURCES or message.startswith(FIXUP_PREFIXES)
     if skipped and not _config_always(cwd):
         return []
     launch_id = env.get("BURN_LAUNCH_ID")
-    home = home or _home()
+    root = os.fspath(home or _home(env))
     if launch_id:
-        mode, launches = "exact", [exact(home, launch_id, env)]
-    elif not (home / "ledger.git").is_dir():
+        mode, launches = "exact", [exact(root, launch_id, env)]
+    elif not os.path.isdir(os.path.join(root, "ledger.git")):
         return []  # no ledger: no launch to attribute
     else:
-        conn = _index(home)
-        mode, launches = "window", window(conn, where["top"], _head_time(cwd), time.time())
+        conn = _fresh_index(root) or _index(root)
+        mode, launches = "window", window(conn, top, _head_time(git_dir, env, cwd), time.time())
     already = existing_launches(message)
     launches = [x for x in launches if ref(x) not in already and x["launch_id"] not in already]
     if not launches:
         return []
     pairs = trailers(mode, launches)
     if message and not message.endswith("\n"):  # git's MERGE_MSG: without it the trailers
-        path.write_text(message + "\n")  # would join the subject's paragraph
+        with open(path, "w") as f:  # would join the subject's paragraph
+            f.write(message + "\n")
     args = ["interpret-trailers", "--in-place", "--where", "end", "--if-exists", "add"]
     for key, value in pairs:
         args += ["--trailer", f"{key}: {value}"]
-    git([*args, str(path)], cwd)
-    record = {"schema": 1, "mode": mode, "at": time.time(), "top": where["top"], "launches": launches}
-    tmp = pending.with_name(f".{pending.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, pending)
+    run_git([*args, os.path.abspath(path)], cwd)
+    queue.write_prepared(_json_db(), root, git_dir, top, mode, launches)
     return pairs
 
 
 def post_commit(
-    env: Mapping[str, str], home: Path | None = None, cwd: str | None = None
+    env: Mapping[str, str], home: str | os.PathLike[str] | None = None, cwd: str | None = None
 ) -> dict[str, Any] | None:
-    """The post-commit hook: note and ledger record for the launches the commit kept.
-    Returns the attribution written, or None when there was nothing to record."""
+    """The post-commit hook in Python (the shim does the common case itself): the note and
+    the ledger record for the launches the commit kept. Returns the note written, with the
+    record's id, or None when there was nothing to record."""
+    import json
+
     if opted_out(env, "post-commit"):
         return None
-    where = _where(cwd)
-    pending: Path = where["pending"]
+    _top, git_dir = _where(env, cwd)
+    pointer = queue.read_pointer(git_dir)
+    entry = pointer["burn_entry"] if pointer else ""
     try:
-        data = json.loads(pending.read_text())
+        with open(entry) as f:
+            data = json.load(f)
     except (OSError, ValueError):
-        return None
-    pending.unlink(missing_ok=True)
-    if where["sequencer"] or time.time() - float(data.get("at", 0)) > PENDING_MAX_AGE_S:
+        data = None
+    queue.discard(git_dir)  # taken: the pointer and the prepared entry go
+    if data is None or in_sequencer(git_dir):
         return None
     sha, when, kept = _head(cwd)
     launches = [x for x in data.get("launches", []) if ref(x) in kept or x["launch_id"] in kept]
     if not launches:
         return None  # the user took the trailers out of the message
-    note = {"schema": 1, "commit": sha, "mode": data.get("mode"), "launches": launches}
-    git(["notes", "--ref", NOTES_REF, "append", "-m", json.dumps(note, sort_keys=True), sha], cwd)
-    note["record"] = _append(home or _home(), where["top"], sha, when, str(data.get("mode")), launches)
+    db = _json_db()
+    note_line = queue.note_text(db, sha, str(data.get("mode")), launches)
+    run_git(["notes", "--ref", NOTES_REF, "append", "-m", note_line, sha], cwd)
+    record = {**data, "launches": launches}
+    committed = queue.commit_entry(entry, sha, when)
+    with open(committed + ".tmp", "w") as f:
+        f.write(queue.json_text(db, record) + "\n")
+    os.replace(committed + ".tmp", committed)
+    from .ledger import Ledger
+
+    ledger = Ledger.open(_path(os.path.dirname(os.path.dirname(entry))))
+    note: dict[str, Any] = json.loads(note_line)
+    note["record"] = _record_of(ledger, sha)  # (opening the index appends what is queued)
     return note
 
 
-def _append(root: Path, top: str, sha: str, when: int, mode: str, launches: list[dict[str, Any]]) -> str:
-    """Append the attribution record; returns its id. (Ledger.append_many writes one
-    record without dulwich, so the hook pays for no git library.)"""
-    from .ledger import Ledger
-
-    ledger = Ledger.open(root)
-    body = attribution_body(ledger.host, top, sha, when, mode, launches)
-    return str(ledger.append_many([body])[0]["id"])
+def _record_of(ledger: Any, sha: str) -> str | None:
+    row = (
+        ledger.index.conn()
+        .execute(
+            "SELECT r.id FROM attributions a JOIN records r ON r.seq = a.seq WHERE a.commit_sha = ? LIMIT 1",
+            (sha,),
+        )
+        .fetchone()
+    )
+    return str(row[0]) if row else None
 
 
 def attribution_body(
@@ -379,24 +508,38 @@ def attribution_body(
 
 
 def _head(cwd: str | None) -> tuple[str, int, set[str]]:
-    out = git(
-        ["log", "-1", "--format=%H%x00%ct%x00%(trailers:key=Burn-Launch,valueonly,separator=%x00)"], cwd
-    )
+    out = run_git(
+        ["log", "-1", "--no-show-signature",
+         "--format=%H%x00%ct%x00%(trailers:key=Burn-Launch,valueonly,separator=%x00)"],
+        cwd,
+    )  # fmt: skip
     sha, when, values = out.rstrip("\n").split("\0", 2)
     return sha, int(when), {v.strip() for v in values.split("\0") if v.strip()}
 
 
-def _home() -> Path:
-    env = os.environ.get("BURN_HOME")
-    if env:  # store.config (tomllib) only when the platform default is needed
-        return Path(env).expanduser()
+def _json_db() -> sqlite3.Connection:
+    import sqlite3
+
+    return sqlite3.connect(":memory:")
+
+
+def _home(env: Mapping[str, str]) -> str:
+    value = env.get("BURN_HOME")
+    if value:  # store.config (platformdirs) only when the platform default is needed
+        return os.path.expanduser(value)
     from burn.store.config import burn_home
 
-    return burn_home()
+    return str(burn_home())
 
 
-def _index(home: Path) -> sqlite3.Connection:
-    """A caught-up index connection."""
-    from .index import Index
+def _path(value: str) -> Path:
+    from pathlib import Path
 
-    return Index(home / "index.sqlite", home / "ledger.git").conn()
+    return Path(value)
+
+
+def _index(home: str | os.PathLike[str]) -> sqlite3.Connection:
+    """A caught-up index connection, queued attributions appended first (Ledger.index)."""
+    from .ledger import Ledger
+
+    return Ledger.open(_path(os.fspath(home))).index.conn()

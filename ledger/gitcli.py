@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from burn.store.errors import BurnError
 
-NOTES_REF = "refs/notes/burn"
+from .hookrepo import NOTES_REF as NOTES_REF
 
 
 class GitError(BurnError):
