@@ -313,6 +313,7 @@ def _ingest_now(home: Path, stamp: Path) -> sqlite3.Connection:
 
     ledger = Ledger.open(home)
     ingest(ledger, [harness] if harness else None, wait=False)
+    queue.complete(ledger, wait_s=None)  # (see _index)
     return ledger.index.conn()
 
 
@@ -467,8 +468,9 @@ def post_commit(
     from .ledger import Ledger
 
     ledger = Ledger.open(_path(os.path.dirname(os.path.dirname(entry))))
+    queue.complete(ledger, wait_s=None)
     note: dict[str, Any] = json.loads(note_line)
-    note["record"] = _record_of(ledger, sha)  # (opening the index appends what is queued)
+    note["record"] = _record_of(ledger, sha)
     return note
 
 
@@ -550,7 +552,11 @@ def _path(value: str) -> Path:
 
 
 def _index(home: str | os.PathLike[str]) -> sqlite3.Connection:
-    """A caught-up index connection, queued attributions appended first (Ledger.index)."""
+    """A caught-up index connection, every queued attribution appended first: a hook waits
+    for a writer still appending one (under its deadline), or it could claim that entry's
+    launches a second time."""
     from .ledger import Ledger
 
-    return Ledger.open(_path(os.fspath(home))).index.conn()
+    ledger = Ledger.open(_path(os.fspath(home)))
+    queue.complete(ledger, wait_s=None)
+    return ledger.index.conn()

@@ -23,6 +23,7 @@ QUEUE = "pending-attributions"  # under the burn home
 POINTER = "burn-attribution"  # under the git dir of the work tree (the name older shims test)
 PREPARED, COMMITTED = "prepared-", "commit-"
 PENDING_MAX_AGE_S = 3600  # a prepared entry older than this belonged to an aborted commit
+READER_WAIT_S = 2.0  # how long a command waits for an entry another writer is appending
 
 TYPE_CHECKING = False  # (typing costs a hook ~5 ms of imports)
 if TYPE_CHECKING:
@@ -139,9 +140,11 @@ def commit_entry(entry: str, sha: str, when: int) -> str:
 # -- appended by the background writer, or by whoever opens the index next -------------------
 
 
-def complete(ledger: Ledger) -> list[str]:
+def complete(ledger: Ledger, wait_s: float | None = READER_WAIT_S) -> list[str]:
     """Append the attribution records of every queued commit; returns their record ids.
-    Called by `Ledger.index` (which has set itself before: the appends go into it)."""
+    Called by `Ledger.index` (which has set itself before: the appends go into it). An
+    entry another writer holds is waited for up to `wait_s` (None: as long as it takes),
+    then left to that writer: a read is not held up by a writer stuck behind the home lock."""
     qdir = queue_dir(ledger.home.root)
     try:
         names = sorted(os.listdir(qdir))
@@ -160,13 +163,13 @@ def complete(ledger: Ledger) -> list[str]:
             continue
         sha, _, when = name[len(COMMITTED) : -len(".json")].partition("-")
         if name.startswith(COMMITTED) and name.endswith(".json") and when.isdigit():
-            rid = _append(ledger, path, sha, int(when))
+            rid = _append(ledger, path, sha, int(when), wait_s)
             if rid:
                 done.append(rid)
     return done
 
 
-def _append(ledger: Ledger, path: str, sha: str, when: int) -> str | None:
+def _append(ledger: Ledger, path: str, sha: str, when: int, wait_s: float | None) -> str | None:
     import fcntl
     import json
 
@@ -175,7 +178,10 @@ def _append(ledger: Ledger, path: str, sha: str, when: int) -> str | None:
     except FileNotFoundError:
         return None  # appended by another writer meanwhile
     with f:
-        fcntl.flock(f, fcntl.LOCK_EX)  # another writer on it: wait for it to finish
+        if wait_s is None:
+            fcntl.flock(f, fcntl.LOCK_EX)  # another writer on it: wait for it to finish
+        elif not _lock_within(f.fileno(), wait_s):
+            return None  # still another writer's: it lands when that writer gets the ledger
         try:
             if os.stat(path).st_ino != os.fstat(f.fileno()).st_ino:
                 return None
@@ -200,3 +206,17 @@ def _append(ledger: Ledger, path: str, sha: str, when: int) -> str | None:
             rid = str(ledger.append_many([body])[0]["id"])
         os.unlink(path)
     return rid
+
+
+def _lock_within(fd: int, wait_s: float) -> bool:
+    import fcntl
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)

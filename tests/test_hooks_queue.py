@@ -321,3 +321,24 @@ def test_the_window_hook_path_imports_no_json_subprocess_typing_sqlite3_or_ledge
     heavy = {"json", "subprocess", "typing", "signal", "sqlite3", "datetime", "click", "dulwich"}
     heavy |= {"burn.ledger.index", "burn.ledger.ledger", "burn.ledger.record", "burn.store.errors"}
     assert heavy & loaded == set()
+
+
+def test_a_command_does_not_wait_for_a_stuck_writer_and_the_record_lands_later(
+    repo: Path, burn, burn_home: Path
+) -> None:
+    rec = launch(burn, repo)
+    held = os.open(burn_home / "lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        assert commit(repo, "-m", "feature", env={**os.environ, "BURN_HOOK_TIMEOUT": "1"}).returncode == 0
+        wait_for_no_writer(burn_home / "pending-attributions")
+    finally:
+        os.close(held)
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    [name] = queue(burn_home)
+    with open(burn_home / "pending-attributions" / name, "rb") as entry:
+        fcntl.flock(entry, fcntl.LOCK_EX)  # a writer on it that does not finish
+        assert attributions_of(burn, sha) == []  # the read answers without it, not blocked
+        assert queue(burn_home) == [name]
+    [attr] = attributions_of(burn, sha)  # that writer gone: the next command appends it
+    assert [x["record"] for x in attr["launches"]] == [rec["id"]]
