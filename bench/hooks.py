@@ -21,7 +21,9 @@ for the attributed case how long after `git commit` returned the ledger record w
 (the post-commit hook leaves it to a background writer). The next run waits for that, so
 the writer never overlaps a timed commit. With --baseline, another burn source tree (e.g.
 a checkout of main) is installed too and its hooked repository takes its commit in the
-same interleaved runs: before and after under the same machine load.
+same interleaved runs: before and after under the same machine load. Both share the
+ledger, so after each hooked commit (untimed) that burn's `burn log -n 1` catches the index
+up: the next commit, whichever burn makes it, finds it as a user would after any command.
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                 for name in order:
                     w, c = commit(hooked[name], i, env)
                     landed[name].append(drained(home, time.perf_counter()))
+                    if len(burns) > 1:  # an older burn's post-commit leaves the shared index behind
+                        run([burns[name], "log", "-n", "1"], hooked[name], env)  # (see the docstring)
                     wall[name].append(w)
                     extra[name].append(w - without[-1])
                     cpu[name].append(c - plain_cpu[-1])
