@@ -46,6 +46,12 @@ class ClaudeReader:
         # so a Task call's agent name is known before its subagent's spend is read
         yield from find(root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable)
 
+    def prepare(self) -> None:
+        """Import what reading needs (before a helper process is forked to read too)."""
+        import orjson  # noqa: F401
+
+        from . import claude_shape  # noqa: F401
+
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
         import orjson
 
