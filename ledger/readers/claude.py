@@ -280,21 +280,18 @@ def _kinds(
 def _usage_checked(u: dict[str, Any]) -> dict[str, int | None]:
     created = _int(u.get("cache_creation_input_tokens") or 0)
     split = u.get("cache_creation")
+    w5 = w1 = None
     if isinstance(split, dict):
         w5 = _int(split.get("ephemeral_5m_input_tokens") or 0)
         w1 = _int(split.get("ephemeral_1h_input_tokens") or 0)
-        if w5 + w1 != created:  # older lines: the split is missing or partial
-            w5 = created - w1 if created >= w1 else created
-    else:
-        w5, w1 = created, 0  # before the split existed every write was a 5-minute write
-    return {
-        "input_tokens": _int(u.get("input_tokens") or 0),
-        "output_tokens": _int(u.get("output_tokens") or 0),
-        "cache_read_tokens": _int(u.get("cache_read_input_tokens") or 0),
-        "cache_write_5m_tokens": w5,
-        "cache_write_1h_tokens": w1,
-        "reasoning_tokens": None,  # Claude reports thinking inside output_tokens only
-    }
+    return _kinds(
+        _int(u.get("input_tokens") or 0),
+        _int(u.get("output_tokens") or 0),
+        _int(u.get("cache_read_input_tokens") or 0),
+        created,
+        w5,
+        w1,
+    )
 
 
 def _utc(ts: Any) -> str:
