@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -99,6 +100,7 @@ def _ingest(
     progress: Callable[[int, int], None] | None,
 ) -> IngestReport:
     report = IngestReport()
+    began = time.time()  # a launch that ends after this may have lines this ingest never lists
     conn = ledger.index.conn()
     work: list[tuple[Reader, Path]] = []
     for harness in harnesses or READERS:
@@ -129,14 +131,14 @@ def _ingest(
     totals = ReadTotals()
     if sum(weights) < BIG_READ:
         read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
-        return _record(ledger, conn, report, totals, pricing)
+        return _record(ledger, conn, report, totals, pricing, began)
     # A big read is checkpointed by a thread while the recording goes on (see Checkpoint)
     conn.execute("PRAGMA wal_autocheckpoint=0")
     checkpoint = Checkpoint(ledger.index.path)
     try:
         read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
         checkpoint.start()
-        return _record(ledger, conn, report, totals, pricing)
+        return _record(ledger, conn, report, totals, pricing, began)
     finally:
         checkpoint.join()
         try:
@@ -146,9 +148,15 @@ def _ingest(
 
 
 def _record(
-    ledger: Ledger, conn: sqlite3.Connection, report: IngestReport, totals: ReadTotals, pricing: Any
+    ledger: Ledger,
+    conn: sqlite3.Connection,
+    report: IngestReport,
+    totals: ReadTotals,
+    pricing: Any,
+    began: float,
 ) -> IngestReport:
-    """Record the growth of every session marked dirty (by this read or a killed one)."""
+    """Record the growth of every session marked dirty (by this read or a killed one);
+    `began`: when this ingest began listing files (see settle.plan)."""
     report.files_read, report.lines, report.events = totals.files_read, totals.lines, totals.events
     report.skipped.update(totals.skipped)
     report.problems += totals.problems[: max(0, 50 - len(report.problems))]
@@ -160,7 +168,7 @@ def _record(
     # Sessions a launch claimed wait for its end; ended launches get their one record.
     from .settle import already_recorded, launch_body, plan
 
-    todo = plan(ledger, conn, dirty, report.problems)
+    todo = plan(ledger, conn, dirty, report.problems, began)
     finished = list(todo.free)
     settle = []
     for stamp, why, groups in todo.settle:

@@ -6,7 +6,6 @@ form is a contract (see tests/test_canonical.py for the golden vectors).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any, NamedTuple
 
@@ -42,6 +41,8 @@ class Version(NamedTuple):
 
     @classmethod
     def of_bytes(cls, data: bytes) -> Version:
+        import hashlib  # lazy, like blake3: resolving a version prefix needs neither
+
         import blake3
 
         return cls(blake3.blake3(data).hexdigest(), hashlib.sha256(data).hexdigest())
