@@ -88,9 +88,9 @@ class Ledger:
         if not bodies:
             return []
         who = f"burn <{self.host}@burn>".encode()
-        prepared = [(commit_message(b), iso_to_epoch(b["started_at"])) for b in bodies]
-        chain: list[tuple[str, int, bytes]] = []
         packed = len(bodies) >= PACK_BATCH
+        prepared = [(commit_message(b, packed), iso_to_epoch(b["started_at"])) for b in bodies]
+        chain: list[tuple[str, int, bytes]] = []
         old_tip: list[bytes | None] = []
         repo_path = self.home.repo_path
         with self.home.lock():
