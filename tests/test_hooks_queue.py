@@ -93,19 +93,24 @@ def test_a_killed_background_writer_loses_nothing_the_next_command_appends_it(
     assert burn_trailers(repo) == []
 
 
+def commit_while_the_writer_gives_up(repo: Path, burn_home: Path, message: str) -> str:
+    """A commit whose background writer gives up (1 s deadline) on a home lock held by
+    another process: its record stays queued. Returns the commit's sha."""
+    held = os.open(burn_home / "lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        assert commit(repo, "-m", message, env={**os.environ, "BURN_HOOK_TIMEOUT": "1"}).returncode == 0
+        wait_for_no_writer(burn_home / "pending-attributions")
+    finally:
+        os.close(held)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 def test_the_next_hook_appends_a_queued_record_before_looking_for_launches(
     repo: Path, burn, burn_home: Path
 ) -> None:
     first = launch(burn, repo)
-    held = os.open(burn_home / "lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(held, fcntl.LOCK_EX)
-    env = {**os.environ, "BURN_HOOK_TIMEOUT": "1"}  # the writer gives up while the lock is held
-    try:
-        assert commit(repo, "-m", "one", env=env).returncode == 0
-        one = git(repo, "rev-parse", "HEAD").strip()
-        wait_for_no_writer(burn_home / "pending-attributions")
-    finally:
-        os.close(held)
+    one = commit_while_the_writer_gives_up(repo, burn_home, "one")
     assert [name.split("-")[1] for name in queue(burn_home)] == [one]
     # no burn command in between: the next commit's prepare-commit-msg appends "one" first,
     # so its window sees the launch as claimed and adds no trailers
@@ -328,14 +333,7 @@ def test_a_command_does_not_wait_for_a_stuck_writer_and_the_record_lands_later(
     repo: Path, burn, burn_home: Path
 ) -> None:
     rec = launch(burn, repo)
-    held = os.open(burn_home / "lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(held, fcntl.LOCK_EX)
-    try:
-        assert commit(repo, "-m", "feature", env={**os.environ, "BURN_HOOK_TIMEOUT": "1"}).returncode == 0
-        wait_for_no_writer(burn_home / "pending-attributions")
-    finally:
-        os.close(held)
-    sha = git(repo, "rev-parse", "HEAD").strip()
+    sha = commit_while_the_writer_gives_up(repo, burn_home, "feature")
     [name] = queue(burn_home)
     with open(burn_home / "pending-attributions" / name, "rb") as entry:
         fcntl.flock(entry, fcntl.LOCK_EX)  # a writer on it that does not finish
