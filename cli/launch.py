@@ -19,6 +19,9 @@ USAGE = (
     " [--no-burn] -- COMMAND..."
 )
 _OPT_OUT = {"0", "false", "off", "no"}
+# Signals Python ignores for itself, given back their default in the child (as subprocess's
+# restore_signals does): a harness in a pipeline must die of SIGPIPE like it would unwrapped.
+_RESTORED = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGXFZ") if hasattr(signal, name))
 
 
 class _Usage(Exception):
@@ -169,6 +172,8 @@ def fast_main(args: Sequence[str]) -> int:
 def _exec(argv: list[str]) -> int:
     """Become the command: no wrapper left, so exit codes and signals are the command's."""
     sys.stdout.flush()
+    for s in _RESTORED:
+        signal.signal(s, signal.SIG_DFL)
     try:
         os.execvp(argv[0], argv)
     except OSError as e:
@@ -231,33 +236,60 @@ def execute(
     return code
 
 
-def _spawn_and_wait(argv: list[str], env: dict[str, str], started: Any = None) -> int:
-    import subprocess
+def spawn(argv: list[str], env: dict[str, str]) -> int:
+    """Start the command as `subprocess.Popen(argv, env=env)` would, and return its pid.
 
+    `os.posix_spawn` rather than subprocess: importing subprocess was a tenth of the
+    wrapper's imports. The command is looked up on the PATH of `env`, like subprocess and
+    execvpe do; the first error that is not "no such file" wins (126 rather than 127). The
+    child inherits what the wrapper inherited (burn's own files are close-on-exec), like
+    `--no-burn`'s exec."""
+    name = argv[0]
+    if os.sep in name:
+        candidates = [name]
+    else:
+        candidates = [os.path.join(d, name) for d in (env.get("PATH") or os.defpath).split(os.pathsep)]
+    missing: OSError = FileNotFoundError(2, os.strerror(2), name)
+    error: OSError | None = None
+    for path in candidates:
+        try:
+            return os.posix_spawn(path, argv, env, setsigdef=_RESTORED)
+        except (FileNotFoundError, NotADirectoryError) as e:
+            missing = e
+        except OSError as e:
+            error = error or e
+    raise error or missing
+
+
+def _spawn_and_wait(argv: list[str], env: dict[str, str], started: Any = None) -> int:
     try:
-        proc = subprocess.Popen(argv, env=env)
+        pid = spawn(argv, env)
     except OSError as e:
         return _not_started(argv[0], e)
     if started is not None:
-        started(proc.pid)
+        started(pid)
+    running = [True]  # until reaped: after that the pid may be another process's
 
     def forward(signum: int, _frame: Any) -> None:
-        try:
-            proc.send_signal(signum)
-        except ProcessLookupError:
-            pass
+        if running[0]:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
     def interrupt(signum: int, frame: Any) -> None:
-        if forwards_interrupt(proc.pid):
+        if forwards_interrupt(pid):
             forward(signum, frame)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGHUP, forward)
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGQUIT, interrupt)
-    code = proc.wait()
+    _, status = os.waitpid(pid, 0)  # (retried after a handler runs: PEP 475)
+    running[0] = False
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(s, signal.SIG_DFL)
+    code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
 
 
