@@ -85,6 +85,8 @@ class Launch:
         parent = env.get("BURN_LAUNCH_ID") or None  # the launch this one runs inside
         env.update({k: str(v) for k, v in (resolved.spec.get("env") or {}).items()})
         launch = cls(ledger, prepared.argv, env)
+        if resolved.blob is not None:  # (its record's tree then needs no hashing)
+            ledger.note_blob(resolved.version.id, resolved.blob)
         launch.persona, launch.version, launch.harness = resolved.name, resolved.version.id, prepared.harness
         env["BURN_LAUNCH_ID"] = launch.id
         env["BURN_PERSONA"] = f"{resolved.name}@{resolved.version.short}"

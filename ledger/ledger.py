@@ -124,10 +124,13 @@ class Ledger:
             return []
         return [public(b, sha) for b, (sha, _w, _m) in zip(bodies, chain, strict=True)]
 
-    def know_spec(self, spec: dict[str, Any]) -> str:
+    def know_spec(self, spec: dict[str, Any], version: str | None = None) -> str:
         """Note that `spec` is in the persona store; return its version. Its records' tree
         is then made without reading the store (a launch appends one record: opening the
-        store for it would cost more than the rest of the append)."""
+        store for it would cost more than the rest of the append). With the `version` a
+        record names, whose blob `note_blob` already gave: nothing to hash."""
+        if version is not None and version in self._blobs:
+            return version
         from burn.store.canonical import Version, canonical_bytes
         from burn.store.gitrepo import object_id
 
@@ -135,6 +138,11 @@ class Ledger:
         version = Version.of_bytes(data).id
         self._blobs[version] = object_id(b"blob", data)
         return version
+
+    def note_blob(self, version: str, blob: str) -> None:
+        """The git blob id of `version`'s canonical spec, as resolving the persona gave it
+        (so a launch's record hashes nothing again). Used once the spec is stored."""
+        self._blobs[version] = blob.encode()
 
     def _persona_tree(self, version: str | None) -> bytes:
         """The tree `{persona.json: spec}` shared by every record of a version (written

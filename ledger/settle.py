@@ -158,7 +158,7 @@ def launch_body(
     if version and d.get("spec") is not None:
         if not known:  # store it once, with its first record
             ledger.specs.put(d["spec"], source=d.get("source", "user"))
-        ledger.know_spec(d["spec"])  # (a spec that hashes otherwise is looked up in the store)
+        ledger.know_spec(d["spec"], version)  # (a spec that hashes otherwise: looked up in the store)
     return make_body(
         persona=d["persona"],
         version=version,

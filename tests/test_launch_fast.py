@@ -1,5 +1,6 @@
-"""What keeps `burn launch` light: a spawn without subprocess that starts the command as
-subprocess did."""
+"""What keeps `burn launch` light: the built-in library read from its generated JSON (same
+specs, same versions as its TOML files), and a spawn without subprocess that starts the
+command as subprocess did."""
 
 from __future__ import annotations
 
@@ -11,7 +12,61 @@ from pathlib import Path
 
 import pytest
 
+from burn.store import Catalog, Version, canonical_bytes
+from burn.store.builtin import render
+from burn.store.cascade import LIBRARY_DIR, LIBRARY_JSON, library_files
+from burn.store.persona import Layer
 from conftest import write
+
+# The built-in personas' versions before the library was read from JSON: they must not move.
+LIBRARY_VERSIONS = {
+    "planner": "b3:c0cb7b86e59695899c3df1382d0ddc28dc70969ed33e8192217df720a4202129",
+    "reviewer": "b3:fdcdec25120ea1a5c25767394dc0344242c54723308122cf05262b3aa3c99340",
+    "security-auditor": "b3:731bf55dd2671d0bf294aa6427e15f67c6ce9a6bbafb132291435862a263eb61",
+}
+
+
+def git_blob_id(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def test_the_library_json_is_generated_from_the_toml_files() -> None:
+    assert LIBRARY_JSON.read_text() == render(), (
+        "store/library/library.json is stale: run python -m burn.store.builtin > store/library/library.json"
+    )
+
+
+def test_library_personas_resolve_from_json_exactly_as_from_their_toml_files() -> None:
+    layer = Layer("library", LIBRARY_DIR, LIBRARY_DIR, 0)
+    from_toml = Catalog([layer])
+    from_toml.scan_directory(layer)
+    from_json = Catalog.scan([layer])
+    shipped = library_files(layer)
+    assert shipped is not None and all(pf.versions for pf in shipped), "read from the JSON"
+    assert from_json.names() == from_toml.names() == sorted(LIBRARY_VERSIONS)
+    for name in from_toml.names():
+        tiers = [None, *sorted(from_toml.files[name][0].data.get("tiers") or {})]
+        for tier in tiers:
+            a, b = from_json.resolve(name, tier), from_toml.resolve(name, tier)
+            assert (a.spec, a.version, a.path, a.source) == (b.spec, b.version, b.path, b.source)
+            data = canonical_bytes(a.spec)
+            assert a.version == Version.of_bytes(data) and a.blob == b.blob == git_blob_id(data)
+        assert from_json.resolve(name).version.id == LIBRARY_VERSIONS[name]
+
+
+def test_a_user_persona_extending_a_library_one_is_hashed_not_taken_from_the_json(tmp_path: Path) -> None:
+    home = tmp_path / "burn"
+    write(home / "personas" / "reviewer.toml", 'extends = "reviewer"\nmodel = "mine"\n')
+    from burn.store import default_layers
+
+    p = Catalog.scan(default_layers(tmp_path / "work", home, [])).resolve("reviewer")
+    assert p.source == "user" and p.spec["model"] == "mine"
+    data = canonical_bytes(p.spec)
+    assert p.version == Version.of_bytes(data) and p.blob == git_blob_id(data)
+    assert p.version.id != LIBRARY_VERSIONS["reviewer"]
+
 
 # -- the spawn ----------------------------------------------------------------------------
 
