@@ -6,7 +6,6 @@ form is a contract (see tests/test_canonical.py for the golden vectors).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any, NamedTuple
 
@@ -44,11 +43,24 @@ class Version(NamedTuple):
     def of_bytes(cls, data: bytes) -> Version:
         import blake3
 
-        return cls(blake3.blake3(data).hexdigest(), hashlib.sha256(data).hexdigest())
+        return cls(blake3.blake3(data).hexdigest(), _sha256(data).hexdigest())
 
     @classmethod
     def of_spec(cls, spec: Any) -> Version:
         return cls.of_bytes(canonical_bytes(spec))
+
+
+def _sha256(data: bytes) -> Any:
+    """CPython's own SHA-256 (`_sha2` from 3.12, `_sha256` before): importing hashlib loads
+    OpenSSL, which costs a launch of a persona more than hashing its spec."""
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        try:
+            from _sha256 import sha256
+        except ImportError:  # pragma: no cover - a build without them
+            from hashlib import sha256
+    return sha256(data)
 
 
 def parse_version_ref(text: str) -> tuple[str, str]:
