@@ -1,6 +1,6 @@
 """What keeps `burn launch` light: the built-in library read from its generated JSON (same
-specs, same versions as its TOML files), and a spawn without subprocess that starts the
-command as subprocess did."""
+specs, same versions as its TOML files), a spawn without subprocess that starts the
+command as subprocess did, and the modules a launch does not import."""
 
 from __future__ import annotations
 
@@ -66,6 +66,26 @@ def test_a_user_persona_extending_a_library_one_is_hashed_not_taken_from_the_jso
     data = canonical_bytes(p.spec)
     assert p.version == Version.of_bytes(data) and p.blob == git_blob_id(data)
     assert p.version.id != LIBRARY_VERSIONS["reviewer"]
+
+
+def test_a_library_launch_imports_no_toml_parser_hash_library_or_subprocess(burn) -> None:
+    """(The first launch of a version stores its spec, with dulwich: measured is the next.)"""
+    assert burn("launch", "reviewer", "--", "true").code == 0
+    code = (
+        "import sys\n"
+        "from burn.cli.main import main\n"
+        "sys.argv = ['burn', 'launch', 'reviewer', '--', 'true']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+        "print('MODULES', *sorted(sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "EXIT 0" in proc.stdout, proc
+    imported = set(proc.stdout.split("MODULES", 1)[1].split())
+    assert "burn.ledger.settle" in imported, "the launch was recorded in this process"
+    heavy = {"tomllib", "subprocess", "hashlib", "_hashlib", "canonicaljson", "blake3"}
+    assert not heavy & imported, heavy & imported
+    recs = json.loads(burn("log", "--format", "json").out)["records"]
+    assert len(recs) == 2 and {r["version"] for r in recs} == {LIBRARY_VERSIONS["reviewer"]}
 
 
 # -- the spawn ----------------------------------------------------------------------------

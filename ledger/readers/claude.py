@@ -12,7 +12,6 @@ Quirks that decide what is spend:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ HARNESS = "claude"
 
 
 def prompt_link(prompt: str) -> str:
+    import hashlib  # (here: most ingests, and a launch's last one, name no subagent prompt)
+
     return "prompt:" + hashlib.sha1(prompt.strip().encode()).hexdigest()[:16]
 
 
