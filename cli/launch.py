@@ -12,7 +12,10 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 USAGE = (
     "usage: burn launch PERSONA[@VERSION] [--tag KEY=VALUE]... [--tier NAME] [--pool USD] [--kill-on-cap]"

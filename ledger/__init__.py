@@ -12,7 +12,8 @@ Names load lazily (PEP 562), so hot paths import only what they use.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 _EXPORTS = {
     "Home": "home",
@@ -34,6 +35,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .home import Home
     from .launcher import Launch, launch
     from .ledger import Ledger

@@ -18,14 +18,16 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from . import stamps
 from .harnesses import prepare, uuid4
 from .ledger import Ledger
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 TICK_S = 1.0
 OPT_OUT = {"0", "false", "off", "no"}
@@ -227,7 +229,6 @@ class Launch:
             pass
 
 
-@contextmanager
 def launch(
     persona: str,
     argv: Sequence[str] = (),
@@ -238,13 +239,32 @@ def launch(
     ledger: Ledger | None = None,
     pool: int | None = None,
     kill_on_cap: bool = False,
-) -> Iterator[Launch]:
+) -> _Block:
     """Wrap your own spawn: the launch is recorded however the block ends. With budgets,
     `begin` may raise BudgetRefused; call `l.watch(pid)` after spawning for kill_on_cap."""
-    current = Launch.begin(
-        persona, argv, tags=tags, tier=tier, cwd=cwd, ledger=ledger, pool=pool, kill_on_cap=kill_on_cap
-    )
-    try:
-        yield current
-    finally:
-        current.end()
+    options = {
+        "tags": tags,
+        "tier": tier,
+        "cwd": cwd,
+        "ledger": ledger,
+        "pool": pool,
+        "kill_on_cap": kill_on_cap,
+    }
+    return _Block(persona, argv, options)
+
+
+class _Block:
+    """`with launch(...) as l:` (a class, not contextlib.contextmanager: contextlib is not
+    imported by `burn launch`)."""
+
+    def __init__(self, persona: str, argv: Sequence[str], options: dict[str, Any]) -> None:
+        self.persona, self.argv, self.options = persona, argv, options
+        self.current: Launch | None = None
+
+    def __enter__(self) -> Launch:
+        self.current = Launch.begin(self.persona, self.argv, **self.options)
+        return self.current
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.current is not None:
+            self.current.end()

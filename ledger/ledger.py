@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from burn.store.errors import BurnError
 
@@ -18,7 +17,10 @@ from .home import Home
 from .index import RECORDS_PREFIX, Index
 from .record import RecordError, commit_message, iso_to_epoch, make_body, public, utc_iso
 
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:  # (imported where used: `burn ingest` with nothing new needs neither)
+    from typing import Any
+
     from burn.store.objects import GitSpecStore
 
     from .query import Query

@@ -20,13 +20,15 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from . import stamps as st
 from .ledger import Ledger
 from .record import make_body, utc_iso
 
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .ingest import Growth
 
 Dirty = tuple[str, str, str, str, str]  # harness, session, agent ('' = none), first_ts, last_ts

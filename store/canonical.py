@@ -7,7 +7,12 @@ form is a contract (see tests/test_canonical.py for the golden vectors).
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+
+from .tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SHORT_LEN = 12
 MIN_PREFIX = 6

@@ -8,12 +8,16 @@ layer; `extends` reaches only into strictly lower layers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from .canonical import Version, canonical_bytes
 from .errors import PersonaError, PersonaNotFound
 from .merge import finalise, merge
 from .persona import SUFFIXES, Layer, PersonaFile, load_persona_file
+from .tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 LIBRARY_JSON = LIBRARY_DIR / "library.json"  # generated from the TOML files (store/builtin.py)
@@ -166,9 +170,9 @@ class Catalog:
                 )
             merged = merge(merged, tiers[tier])
         spec = finalise(merged)
-        known = (top.versions or {}).get(tier or "") if len(chain) == 1 else None
-        if known is not None:  # shipped with the library: nothing to hash
-            version, blob = Version(known[0], known[1]), known[2]
+        shipped = (top.versions or {}).get(tier or "") if len(chain) == 1 else None
+        if shipped is not None:  # the library's, hashed when it was generated
+            version, blob = Version(shipped[0], shipped[1]), shipped[2]
         else:
             from .gitrepo import object_id
 

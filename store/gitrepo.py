@@ -10,11 +10,13 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .errors import BurnError
 
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from dulwich.repo import Repo
 
 ZERO = b"0" * 40

@@ -10,9 +10,13 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from .errors import PersonaError, json_problem
+from .tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SUFFIXES = (".json", ".toml")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
