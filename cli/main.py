@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 if TYPE_CHECKING:
     import click
