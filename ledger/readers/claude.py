@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from . import Cursor, ReadResult, UsageEvent, env_root, find
 from .lines import line_batches, problem, start
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 HARNESS = "claude"
 
