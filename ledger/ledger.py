@@ -53,6 +53,11 @@ class Ledger:
     def host(self) -> str:
         return self.home.host_id()
 
+    def close(self) -> None:
+        """Close the index connection if this ledger opened one (it reopens on next use)."""
+        if "index" in self.__dict__:
+            self.index.close()
+
     @property
     def record_ref(self) -> str:
         return RECORDS_PREFIX + self.host

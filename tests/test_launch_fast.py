@@ -74,8 +74,7 @@ def test_a_library_launch_imports_no_toml_parser_hash_library_subprocess_or_typi
     code = (
         "import sys\n"
         "from burn.cli.main import main\n"
-        "sys.argv = ['burn', 'launch', 'reviewer', '--', 'true']\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+        "try:\n    main(['launch', 'reviewer', '--', 'true'])\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
         "print('MODULES', *sorted(sys.modules))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -87,6 +86,18 @@ def test_a_library_launch_imports_no_toml_parser_hash_library_subprocess_or_typi
     assert not heavy & imported, heavy & imported
     recs = json.loads(burn("log", "--format", "json").out)["records"]
     assert len(recs) == 2 and {r["version"] for r in recs} == {LIBRARY_VERSIONS["reviewer"]}
+
+
+def test_a_launch_leaves_at_once_with_its_index_closed_and_its_output_flushed(burn, burn_home: Path) -> None:
+    """The process leaves without Python's teardown: the index connection must have been
+    closed first (SQLite folds its WAL back into the file) and what it wrote flushed."""
+    r = burn("launch", "reviewer", "--", "sh", "-c", "echo from-the-command; exit 4")
+    assert r.code == 4 and r.out == "from-the-command\n", r
+    assert not (burn_home / "index.sqlite-wal").exists(), "the index was closed before leaving"
+    (rec,) = json.loads(burn("log", "--format", "json").out)["records"]
+    assert rec["exit_code"] == 4
+    r = burn("launch", "--tag", "nokey", "reviewer", "--", "true")
+    assert r.code == 2 and "--tag 'nokey' is not KEY=VALUE" in r.err, "a usage error is still said"
 
 
 # -- the spawn ----------------------------------------------------------------------------
