@@ -22,6 +22,7 @@ USAGE = (
     " [--no-burn] -- COMMAND..."
 )
 _OPT_OUT = {"0", "false", "off", "no"}
+TICK_S = 1.0  # = ledger.launcher.TICK_S (not imported: --no-burn imports no ledger module)
 # Signals Python ignores for itself, given back their default in the child (as subprocess's
 # restore_signals does): a harness in a pipeline must die of SIGPIPE like it would unwrapped.
 _RESTORED = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGXFZ") if hasattr(signal, name))
@@ -238,14 +239,14 @@ def execute(
             return 2
     try:
         current = Launch.begin(
-            persona, argv, tags=tags, tier=tier, pool=pool, kill_on_cap="kill_on_cap" in budget
+            persona, argv, tags=tags, tier=tier, pool=pool, kill_on_cap="kill_on_cap" in budget, live=False
         )
     except BurnError as e:  # a persona that does not resolve, or a cap that forbids: nothing runs
         sys.stderr.write(f"burn: {'refused' if e.exit_code == 75 else 'error'}: {e}\n")
         return e.exit_code
     for warning in current.budget.warnings if current.budget is not None else ():
         sys.stderr.write(f"burn: warning: {warning}\n")
-    code = _spawn_and_wait(current.argv, current.env, current.watch)
+    code = _spawn_and_wait(current.argv, current.env, current.watch, current.go_live)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         record = current.end(code)
@@ -289,7 +290,9 @@ def spawn(argv: list[str], env: dict[str, str]) -> int:
     raise error or missing
 
 
-def _spawn_and_wait(argv: list[str], env: dict[str, str], started: Any = None) -> int:
+def _spawn_and_wait(argv: list[str], env: dict[str, str], started: Any = None, running_on: Any = None) -> int:
+    """Run the command to its end; its exit code as a shell gives it. `started(pid)` once
+    it runs; `running_on(0)` if it is still running after a second (the launch goes live)."""
     try:
         pid = spawn(argv, env)
     except OSError as e:
@@ -313,12 +316,29 @@ def _spawn_and_wait(argv: list[str], env: dict[str, str], started: Any = None) -
     signal.signal(signal.SIGHUP, forward)
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGQUIT, interrupt)
-    _, status = os.waitpid(pid, 0)  # (retried after a handler runs: PEP 475)
+    if running_on is not None and not _ends_within(pid, TICK_S):
+        running_on(0)
+    _, status = os.waitpid(pid, 0)  # (retried after a signal handler runs: PEP 475)
     running[0] = False
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(s, signal.SIG_DFL)
     code = os.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
+
+
+def _ends_within(pid: int, seconds: float) -> bool:
+    """Whether the child ends within `seconds` (left to be reaped). False where there is
+    no pidfd (not Linux 5.3+): the caller then goes live at once, as it always did."""
+    try:
+        ended = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return False
+    try:
+        import select
+
+        return bool(select.select([ended], [], [], seconds)[0])  # (retried after a handler: PEP 475)
+    finally:
+        os.close(ended)
 
 
 def forwards_interrupt(child: int) -> bool:

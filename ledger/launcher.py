@@ -16,7 +16,6 @@ one record, and returns it. A ledger failure after the persona resolved is writt
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -56,8 +55,8 @@ class Launch:
         self._fd: int | None = None
         self._stamp: Path | None = None
         self._t0 = time.monotonic()
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
+        self._stop: Any = None  # a threading.Event, set when the launch ends
+        self._ticker: Any = None  # the tick thread, once live
 
     # -- start -------------------------------------------------------------------------
 
@@ -133,19 +132,31 @@ class Launch:
 
             launch.budget = admit_launch(launch, resolved, all_tags, pool, kill_on_cap)  # may refuse
         if live:
-            launch._ticker = threading.Thread(target=launch._tick, name="burn-tick", daemon=True)
-            launch._ticker.start()
+            launch.go_live()
         return launch
+
+    def go_live(self, first_tick: float = TICK_S) -> None:
+        """Start ingesting every second (the first tick after `first_tick` s), so spend
+        shows while the command runs. `burn launch` calls it only once the command has
+        run a second: a short one costs no thread (nor the threading import)."""
+        if self._ticker is not None or self._stamp is None:
+            return
+        import threading
+
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, args=(first_tick,), name="burn-tick", daemon=True)
+        self._ticker.start()
 
     def _harnesses(self) -> list[str] | None:
         return [self.harness] if self.harness else None
 
-    def _tick(self) -> None:
+    def _tick(self, delay: float) -> None:
         """Ingest every second while the child runs, skipping a tick when another ingest
         holds the lock. Its own Ledger: a SQLite connection belongs to one thread. (Nothing
         is imported before the first tick: a short launch's exit does not wait on it.)"""
         ledger = Ledger.open(self.ledger.home.root)
-        while not self._stop.wait(TICK_S):
+        while not self._stop.wait(delay):
+            delay = TICK_S
             try:
                 from .ingest import ingest
 
@@ -163,7 +174,8 @@ class Launch:
             self.exit_code = exit_code
         if self._stamp is None:
             return None
-        self._stop.set()
+        if self._ticker is not None:
+            self._stop.set()
         try:
             duration = int((time.monotonic() - self._t0) * 1000)
             # the budget guard's last word: {"stopped": …} when --kill-on-cap stopped the child

@@ -69,12 +69,14 @@ def test_a_user_persona_extending_a_library_one_is_hashed_not_taken_from_the_jso
 
 
 def test_a_library_launch_imports_no_toml_parser_hash_library_subprocess_or_typing(burn) -> None:
-    """(The first launch of a version stores its spec, with dulwich: measured is the next.)"""
+    """(The first launch of a version stores its spec, with dulwich: measured is the next.
+    A command that ends within a second needs no tick thread: threading is not imported.)"""
     assert burn("launch", "reviewer", "--", "true").code == 0
     code = (
         "import sys\n"
         "from burn.cli.main import main\n"
-        "try:\n    main(['launch', 'reviewer', '--', 'true'])\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+        "try:\n    main(['launch', 'reviewer', '--', 'true'])\n"
+        "except SystemExit as e:\n    print('EXIT', e.code)\n"
         "print('MODULES', *sorted(sys.modules))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -82,7 +84,7 @@ def test_a_library_launch_imports_no_toml_parser_hash_library_subprocess_or_typi
     imported = set(proc.stdout.split("MODULES", 1)[1].split())
     assert "burn.ledger.settle" in imported, "the launch was recorded in this process"
     # (not contextlib: an editable install's import hook loads it before burn starts)
-    heavy = {"tomllib", "subprocess", "hashlib", "_hashlib", "canonicaljson", "blake3", "typing"}
+    heavy = {"tomllib", "subprocess", "hashlib", "_hashlib", "canonicaljson", "blake3", "typing", "threading"}
     assert not heavy & imported, heavy & imported
     recs = json.loads(burn("log", "--format", "json").out)["records"]
     assert len(recs) == 2 and {r["version"] for r in recs} == {LIBRARY_VERSIONS["reviewer"]}
