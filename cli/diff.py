@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import click
+from .options import apply, ledger
 
-from .options import format_option, ledger, since_until
+if TYPE_CHECKING:
+    import click
 
 
-@click.command()
-@click.argument("a", metavar="A")
-@click.argument("b", metavar="[B]", required=False)
-@click.argument("filters", nargs=-1, metavar="[KEY=VALUE]...")
-@click.option(
-    "--by",
-    type=click.Choice(["model", "harness"]),
-    help="Compare within each model (a launch's spend on that model) or each harness.",
-)
-@click.option(
-    "--include-partial",
-    is_flag=True,
-    help="Bring in launches with partial usage (usage-only or partial fidelity), left out by default.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@since_until
-@format_option(("table", "json", "markdown"))
 def diff(
     a: str,
     b: str | None,
@@ -81,3 +66,31 @@ def diff(
     from .render_diff import render
 
     render(data, fmt, sys.stdout)
+
+
+def command() -> click.Command:
+    import click
+
+    from .options import format_option, since_until
+
+    return apply(
+        diff,
+        click.command(),
+        click.argument("a", metavar="A"),
+        click.argument("b", metavar="[B]", required=False),
+        click.argument("filters", nargs=-1, metavar="[KEY=VALUE]..."),
+        click.option(
+            "--by",
+            type=click.Choice(["model", "harness"]),
+            help="Compare within each model (a launch's spend on that model) or each harness.",
+        ),
+        click.option(
+            "--include-partial",
+            is_flag=True,
+            help="Bring in launches with partial usage (usage-only or partial fidelity),"
+            " left out by default.",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap."),
+        since_until,
+        format_option(("table", "json", "markdown")),
+    )

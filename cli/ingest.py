@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import click
-
-from .options import format_option, ledger
+from .options import apply, ledger
 from .render import emit_one
 
+if TYPE_CHECKING:
+    import click
 
-@click.command()
-@click.option(
-    "--harness",
-    "harnesses",
-    multiple=True,
-    type=click.Choice(["claude", "codex", "opencode"]),
-    help="Only these harnesses (repeatable). Default: all.",
-)
-@format_option(("table", "json"))
+
 def ingest(harnesses: tuple[str, ...], fmt: str) -> None:
     """Read harness logs (Claude Code, Codex, OpenCode) and record new spend.
 
@@ -43,16 +36,16 @@ def ingest(harnesses: tuple[str, ...], fmt: str) -> None:
         emit_one(report.to_json())
         return
     skipped = sum(report.skipped.values())
-    click.echo(
+    print(
         f"{report.records} new records from {report.events} responses"
         f" ({report.files_read} of {report.files} files read, {report.lines:,} lines"
         + (f", {skipped} skipped" if skipped else "")
         + ")"
     )
     for reason, n in sorted(report.skipped.items()):
-        click.echo(f"  skipped {n} × {reason}", err=True)
+        print(f"  skipped {n} × {reason}", file=sys.stderr)
     for p in report.problems[:10]:
-        click.echo(f"  {p}", err=True)
+        print(f"  {p}", file=sys.stderr)
 
 
 def _bar() -> Callable[[int, int], None]:
@@ -65,3 +58,22 @@ def _bar() -> Callable[[int, int], None]:
         sys.stderr.flush()
 
     return show
+
+
+def command() -> click.Command:
+    import click
+
+    from .options import format_option
+
+    return apply(
+        ingest,
+        click.command(),
+        click.option(
+            "--harness",
+            "harnesses",
+            multiple=True,
+            type=click.Choice(["claude", "codex", "opencode"]),
+            help="Only these harnesses (repeatable). Default: all.",
+        ),
+        format_option(("table", "json")),
+    )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import click
-
-from .options import format_option, ledger, since_until
+from .options import apply, ledger
 from .render import (
     Column,
     count,
@@ -50,17 +49,10 @@ ONELINE_SQL = [
 ]
 
 
-@click.command()
-@click.argument("filters", nargs=-1, metavar="[KEY=VALUE | KEY!=VALUE]...")
-@since_until
-@click.option("-n", "--max-count", "limit", type=click.IntRange(min=0), help="Show at most N records.")
-@click.option("--oneline", is_flag=True, help="One short line per record.")
-@click.option(
-    "--rollup",
-    is_flag=True,
-    help="On a launch's row, its spend plus that of the launches nested in it (at any depth).",
-)
-@format_option()
+if TYPE_CHECKING:
+    import click
+
+
 def log(
     filters: tuple[str, ...],
     since: str | None,
@@ -177,9 +169,6 @@ def _running_line(r: dict) -> str:
     return f"{c[0]} {c[2]} {c[6]} {c[5]} tokens {c[1]}\n"
 
 
-@click.command()
-@click.argument("record")
-@format_option(("table", "json"))
 def show(record: str, fmt: str) -> None:
     """Show one record, whole: persona version, usage per model, cost, tags, sessions.
 
@@ -231,3 +220,34 @@ def show(record: str, fmt: str) -> None:
     if rows:
         rows.append({"model": "total", "tier": "", **rec["usage"]})
     emit(rows, usage_cols, "table")
+
+
+def log_command() -> click.Command:
+    import click
+
+    from .options import format_option, since_until
+
+    return apply(
+        log,
+        click.command(),
+        click.argument("filters", nargs=-1, metavar="[KEY=VALUE | KEY!=VALUE]..."),
+        since_until,
+        click.option(
+            "-n", "--max-count", "limit", type=click.IntRange(min=0), help="Show at most N records."
+        ),
+        click.option("--oneline", is_flag=True, help="One short line per record."),
+        click.option(
+            "--rollup",
+            is_flag=True,
+            help="On a launch's row, its spend plus that of the launches nested in it (at any depth).",
+        ),
+        format_option(),
+    )
+
+
+def show_command() -> click.Command:
+    import click
+
+    from .options import format_option
+
+    return apply(show, click.command(), click.argument("record"), format_option(("table", "json")))

@@ -12,25 +12,27 @@ import sys
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import click
 
 # command name -> (module, attribute, one-line help shown in `burn --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "launch": ("burn.cli.launch", "launch", "Run a harness under a persona and record its spend."),
     "record": ("burn.cli.record", "record", "Append a spend record known elsewhere."),
-    "log": ("burn.cli.log", "log", "List records, newest first, like git log."),
-    "show": ("burn.cli.log", "show", "Show one record, whole."),
-    "ingest": ("burn.cli.ingest", "ingest", "Read harness logs and record new spend."),
-    "summary": ("burn.cli.summary", "summary", "Totals grouped by persona, version, model, day, ..."),
+    "log": ("burn.cli.log", "log_command", "List records, newest first, like git log."),
+    "show": ("burn.cli.log", "show_command", "Show one record, whole."),
+    "ingest": ("burn.cli.ingest", "command", "Read harness logs and record new spend."),
+    "summary": ("burn.cli.summary", "command", "Totals grouped by persona, version, model, day, ..."),
     "diff": (
         "burn.cli.diff",
-        "diff",
+        "command",
         "Did persona version B cost more or less per launch than A, and what changed.",
     ),
     "pricing": ("burn.cli.pricing", "pricing", "Show or update the offline price table."),
     "persona": (
         "burn.cli.persona",
-        "persona",
+        "command",
         "The persona store: add, list, show, log, diff, import.",
     ),
     "budget": ("burn.cli.budget", "budget", "Spending caps per persona: set, check, status."),
@@ -57,7 +59,9 @@ def build() -> click.Group:
             import importlib
 
             module, attr, _ = COMMANDS[name]
-            cmd: click.Command = getattr(importlib.import_module(module), attr)
+            found = getattr(importlib.import_module(module), attr)
+            # fast-path modules keep click out of their import: `command()` builds it
+            cmd: click.Command = found if isinstance(found, click.Command) else found()
             return cmd
 
         def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -99,27 +103,45 @@ def main(argv: list[str] | None = None) -> None:
         from burn.cli.hooks import fast_run  # no click: runs on every commit
 
         sys.exit(fast_run(args[2:]))
-    if _wants_help(args) and not os.environ.get("BURN_PLAIN_HELP"):
-        from rich_click.patch import patch  # rich help only when help is shown
+    if _wants_help(args):
+        if not os.environ.get("BURN_PLAIN_HELP"):
+            from rich_click.patch import patch  # rich help only when help is shown
 
-        patch()
+            patch()
+    elif os.environ.get("BURN_FASTPATH", "1") != "0":
+        from burn.cli.fastpath import dispatch  # read commands without click
+
+        code = dispatch(args)
+        if code is not None:
+            sys.exit(code)
     sys.exit(run(build(), args))
 
 
 def run(cli: click.Group, args: list[str]) -> int:
-    import click
+    def call() -> int:
+        import click
 
+        try:
+            code = cli.main(args=args, prog_name="burn", standalone_mode=False)
+            return code if isinstance(code, int) else 0  # an Exit(n) comes back as n here
+        except click.exceptions.Exit as e:
+            return e.exit_code
+        except click.ClickException as e:
+            e.show()
+            return e.exit_code
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt from None
+
+    return guarded(call)
+
+
+def guarded(call: Callable[[], int]) -> int:
+    """Run a command and turn what it raises into burn's message and exit code."""
     from burn.store.errors import BurnError
 
     try:
-        code = cli.main(args=args, prog_name="burn", standalone_mode=False)
-        return code if isinstance(code, int) else 0  # an Exit(n) comes back as n here
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+        return call()
+    except KeyboardInterrupt:
         sys.stderr.write("\nburn: interrupted\n")
         return 130
     except BurnError as e:

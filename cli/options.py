@@ -1,11 +1,13 @@
-"""Options shared by several commands, so every command spells them the same way."""
+"""Options shared by several commands, so every command spells them the same way.
+
+Importing this module does not import click: the bodies of fast-path commands use
+`ledger()` and `apply()` from here, and click is loaded only when an option is built.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-import click
 
 from .render import FORMATS
 
@@ -13,6 +15,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def format_option(formats: tuple[str, ...] = FORMATS) -> Callable[[F], F]:
+    import click
+
     return click.option(
         "--format",
         "fmt",
@@ -24,6 +28,8 @@ def format_option(formats: tuple[str, ...] = FORMATS) -> Callable[[F], F]:
 
 
 def since_until(f: F) -> F:
+    import click
+
     f = click.option("--until", metavar="WHEN", help="Only before WHEN (same forms as --since).")(f)
     f = click.option(
         "--since",
@@ -38,8 +44,22 @@ def parse_tags(values: tuple[str, ...]) -> dict[str, str]:
     for v in values:
         key, sep, value = v.partition("=")
         if not sep or not key:
+            import click
+
             raise click.BadParameter(f"{v!r} is not key=value", param_hint="--tag")
         out[key] = value
+    return out
+
+
+def apply(f: F, *decorators: Callable[[Any], Any]) -> Any:
+    """`apply(f, a, b)` is `@a @b def f`: click's decorators, written in the same order.
+
+    Commands on the fast path keep their body a plain module-level function and build
+    the click command around it only when click runs (see `burn.cli.fastpath`).
+    """
+    out: Any = f
+    for decorate in reversed(decorators):
+        out = decorate(out)
     return out
 
 

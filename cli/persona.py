@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import click
-
-from .options import format_option, ledger
+from .options import apply, ledger
 from .render import Column, count, emit, emit_one, text, usd
 
+if TYPE_CHECKING:
+    import click
 
-@click.group()
+
+def echo(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+def warn(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
 def persona() -> None:
     """The persona store: every change to a persona is a new content-addressed version.
 
@@ -23,10 +32,6 @@ def persona() -> None:
     """
 
 
-@persona.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--layer", default="user", show_default=True, help="Layer to install into: user or cwd.")
-@format_option(("table", "json"))
 def add(file: Path, layer: str, fmt: str) -> None:
     """Add a persona file (JSON or TOML) to a layer and store its version.
 
@@ -52,11 +57,9 @@ def add(file: Path, layer: str, fmt: str) -> None:
         )
         return
     state = "new version" if added.new else "unchanged"
-    click.echo(f"{p.name}@{p.version.short}  {p.version.id}  ({state}, {added.path})")
+    echo(f"{p.name}@{p.version.short}  {p.version.id}  ({state}, {added.path})")
 
 
-@persona.command(name="list")
-@format_option()
 def list_cmd(fmt: str) -> None:
     """List personas from every layer and the store, with their current version.
 
@@ -79,13 +82,9 @@ def list_cmd(fmt: str) -> None:
         key="personas",
     )
     for e in errors:
-        click.echo(f"burn: warning: {e}", err=True)
+        warn(f"burn: warning: {e}")
 
 
-@persona.command()
-@click.argument("ref", metavar="NAME[@VERSION]")
-@click.option("--tier", help="Show the spec of a named tier.")
-@format_option(("table", "json"))
 def show(ref: str, tier: str | None, fmt: str) -> None:
     """Show a persona's resolved spec (what is hashed) and its ids.
 
@@ -102,19 +101,16 @@ def show(ref: str, tier: str | None, fmt: str) -> None:
     if fmt == "json":
         emit_one(data)
         return
-    click.echo(f"persona  {data['name']}@{data['version_short']}")
-    click.echo(f"version  {data['version']}")
-    click.echo(f"sha256   {data['sha256']}")
-    click.echo(f"source   {data['source']}" + (f"  ({data['path']})" if data["path"] else ""))
+    echo(f"persona  {data['name']}@{data['version_short']}")
+    echo(f"version  {data['version']}")
+    echo(f"sha256   {data['sha256']}")
+    echo(f"source   {data['source']}" + (f"  ({data['path']})" if data["path"] else ""))
     if data["tier"]:
-        click.echo(f"tier     {data['tier']}")
-    click.echo("")
-    click.echo(json.dumps(data["spec"], indent=2, ensure_ascii=False, sort_keys=True))
+        echo(f"tier     {data['tier']}")
+    echo("")
+    echo(json.dumps(data["spec"], indent=2, ensure_ascii=False, sort_keys=True))
 
 
-@persona.command(name="log")
-@click.argument("name", metavar="NAME[@VERSION]")
-@format_option()
 def log_cmd(name: str, fmt: str) -> None:
     """Every version of a persona, newest first, with its launches and their cost.
 
@@ -151,10 +147,6 @@ def log_cmd(name: str, fmt: str) -> None:
     emit(rows, cols, fmt, key="versions")
 
 
-@persona.command(name="diff")
-@click.argument("a", metavar="A")
-@click.argument("b", metavar="[B]", required=False)
-@format_option(("table", "json"))
 def diff_cmd(a: str, b: str | None, fmt: str) -> None:
     """Field-level diff of two persona versions; the prompt as a unified diff.
 
@@ -174,24 +166,14 @@ def diff_cmd(a: str, b: str | None, fmt: str) -> None:
         emit_one(data)
         return
     left, right = data["a"], data["b"]
-    click.echo(f"--- {left['name']}@{left['version_short']}")
-    click.echo(f"+++ {right['name']}@{right['version_short']}")
+    echo(f"--- {left['name']}@{left['version_short']}")
+    echo(f"+++ {right['name']}@{right['version_short']}")
     if not data["changes"]:
-        click.echo("(no differences)")
+        echo("(no differences)")
     for line in change_lines(data["changes"]):
-        click.echo(line)
+        echo(line)
 
 
-@persona.command(name="import")
-@click.option(
-    "--from",
-    "kind",
-    required=True,
-    type=click.Choice(["claude", "opencode", "codex", "workforce"]),
-    help="Which tool's format PATH is in.",
-)
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-@format_option()
 def import_cmd(kind: str, path: Path, fmt: str) -> None:
     """Import other tools' agent files into the store (re-importing unchanged files is a no-op).
 
@@ -215,6 +197,61 @@ def import_cmd(kind: str, path: Path, fmt: str) -> None:
         key="personas",
     )
     for e in errors:
-        click.echo(f"burn: warning: {e}", err=True)
+        warn(f"burn: warning: {e}")
     if errors:
         sys.exit(1)
+
+
+def command() -> click.Group:
+    import click
+
+    from .options import format_option
+
+    group: click.Group = apply(persona, click.group())
+    for cmd in [
+        apply(
+            add,
+            click.command(),
+            click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+            click.option(
+                "--layer", default="user", show_default=True, help="Layer to install into: user or cwd."
+            ),
+            format_option(("table", "json")),
+        ),
+        apply(list_cmd, click.command(name="list"), format_option()),
+        apply(
+            show,
+            click.command(),
+            click.argument("ref", metavar="NAME[@VERSION]"),
+            click.option("--tier", help="Show the spec of a named tier."),
+            format_option(("table", "json")),
+        ),
+        apply(
+            log_cmd,
+            click.command(name="log"),
+            click.argument("name", metavar="NAME[@VERSION]"),
+            format_option(),
+        ),
+        apply(
+            diff_cmd,
+            click.command(name="diff"),
+            click.argument("a", metavar="A"),
+            click.argument("b", metavar="[B]", required=False),
+            format_option(("table", "json")),
+        ),
+        apply(
+            import_cmd,
+            click.command(name="import"),
+            click.option(
+                "--from",
+                "kind",
+                required=True,
+                type=click.Choice(["claude", "opencode", "codex", "workforce"]),
+                help="Which tool's format PATH is in.",
+            ),
+            click.argument("path", type=click.Path(exists=True, path_type=Path)),
+            format_option(),
+        ),
+    ]:
+        group.add_command(cmd)
+    return group

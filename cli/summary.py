@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
-
-from .options import format_option, ledger, since_until
+from .options import apply, ledger
 from .render import Column, count, emit, text, usd
+
+if TYPE_CHECKING:
+    import click
 
 
 def _cost(row: dict[str, Any]) -> str:
@@ -21,31 +22,6 @@ def _short(version: str | None) -> str:
     return version[3:15] if version else "—"
 
 
-@click.command()
-@click.option(
-    "--by",
-    default="persona",
-    show_default=True,
-    metavar="KEYS",
-    help="Comma-separated: persona, version, model, harness, day, session, source, host; or commit alone.",
-)
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, exists=True),
-    help="With --by commit: the repository whose commits to show (default: the one here).",
-)
-@click.option("--group-by-tag", "tag", metavar="KEY", help="Also group by the value of this tag.")
-@click.option(
-    "--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only records with this tag (repeatable)."
-)
-@click.option(
-    "--rollup",
-    is_flag=True,
-    help="Count a nested launch's spend under the launch at the top of its tree.",
-)
-@click.argument("filters", nargs=-1, metavar="[KEY=VALUE]... [REV-RANGE]")
-@since_until
-@format_option()
 def summary(by: str, repo: str | None, tag: str | None, tags: tuple[str, ...], rollup: bool,
             filters: tuple[str, ...], since: str | None, until: str | None, fmt: str) -> None:  # fmt: skip
     """Totals grouped by persona, version, model, harness, day, session or a tag.
@@ -112,7 +88,9 @@ def _by_commit(filters: tuple[str, ...], repo: str | None, since: str | None, un
 
     ranges = [f for f in filters if "=" not in f]
     if len(ranges) > 1:
-        raise click.UsageError(f"one REV-RANGE at most, got {' '.join(ranges)}")
+        from burn.store.errors import UsageError
+
+        raise UsageError(f"one REV-RANGE at most, got {' '.join(ranges)}")
     q = Query(
         filters=parse_filters([f for f in filters if "=" in f]),
         since=parse_when(since) if since else None,
@@ -133,3 +111,43 @@ def _by_commit(filters: tuple[str, ...], repo: str | None, since: str | None, un
             r["cost_text"] = usd(r["cost_micros"]) + ("" if r["complete"] else " +unknown")
         cols[3] = Column("cost_text", "cost", str, right=True)
     emit(rows, cols, fmt, key="rows")
+
+
+def command() -> click.Command:
+    import click
+
+    from .options import format_option, since_until
+
+    return apply(
+        summary,
+        click.command(),
+        click.option(
+            "--by",
+            default="persona",
+            show_default=True,
+            metavar="KEYS",
+            help="Comma-separated: persona, version, model, harness, day, session, source, host;"
+            " or commit alone.",
+        ),
+        click.option(
+            "--repo",
+            type=click.Path(file_okay=False, exists=True),
+            help="With --by commit: the repository whose commits to show (default: the one here).",
+        ),
+        click.option("--group-by-tag", "tag", metavar="KEY", help="Also group by the value of this tag."),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Only records with this tag (repeatable).",
+        ),
+        click.option(
+            "--rollup",
+            is_flag=True,
+            help="Count a nested launch's spend under the launch at the top of its tree.",
+        ),
+        click.argument("filters", nargs=-1, metavar="[KEY=VALUE]... [REV-RANGE]"),
+        since_until,
+        format_option(),
+    )

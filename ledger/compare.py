@@ -26,8 +26,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 MIN_LAUNCHES = 10  # per side, with a known cost, before any call is made
 LEVEL = 0.95
@@ -53,25 +52,46 @@ def quantile(xs: Sequence[float], q: float) -> float | None:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
-def variance(xs: Sequence[float], mean: float | None = None) -> float:
-    """Sample variance (n - 1); 0 for fewer than two values.
+class Sample(NamedTuple):
+    """What the statistics need of one side's values: their count, Σx and Σx² (exact for
+    integers), median and p90, and the values themselves (sorted) when they are few enough
+    to bootstrap. `burn diff` keeps these per version in the index, so a warm diff reads a
+    few numbers instead of every launch's cost; `sample(values)` makes one from a list,
+    and the kept ones are made by the same call, so both give the same answer."""
 
-    (n·Σx² - (Σx)²) / (n·(n - 1)) over C-level sums: exact for integers (micro-USD,
-    milliseconds), and a Python loop over 30k values would cost more than the query that
-    read them. `mean` is accepted for symmetry and not needed."""
-    n = len(xs)
-    if n < 2:
-        return 0.0
+    n: int
+    total: float
+    squares: float
+    median: float | None
+    p90: float | None
+    values: Sequence[float] | None  # sorted; None when more than BOOTSTRAP_MAX
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n
+
+    @property
+    def variance(self) -> float:
+        """Sample variance (n - 1); 0 for fewer than two values.
+
+        (n·Σx² - (Σx)²) / (n·(n - 1)): exact for integers (micro-USD, milliseconds) up to
+        the last division, and Σx² is a C-level sum in `sample`."""
+        n = self.n
+        if n < 2:
+            return 0.0
+        return max(0.0, (n * self.squares - self.total * self.total) / (n * (n - 1)))
+
+
+def sample(values: Sequence[float] | Sample) -> Sample:
+    if isinstance(values, Sample):
+        return values
+    xs = sorted(values)
     total, squares = sum(xs), sum(map(operator.mul, xs, xs))
-    return max(0.0, (n * squares - total * total) / (n * (n - 1)))
+    kept = xs if len(xs) <= BOOTSTRAP_MAX else None
+    return Sample(len(xs), total, squares, quantile(xs, 0.5), quantile(xs, 0.9), kept)
 
 
-def mean(xs: Sequence[float]) -> float:
-    return sum(xs) / len(xs)
-
-
-@dataclass(frozen=True)
-class Spread:
+class Spread(NamedTuple):  # named tuples: no dataclasses import on `burn diff`'s path
     n: int
     mean: float | None
     median: float | None
@@ -79,19 +99,18 @@ class Spread:
     stdev: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
-def spread(values: Sequence[float]) -> Spread:
+def spread(values: Sequence[float] | Sample) -> Spread:
     """n, mean, median, p90 and standard deviation of `values` (any order)."""
-    xs = sorted(values)
-    if not xs:
+    s = sample(values)
+    if not s.n:
         return Spread(0, None, None, None, None)
-    return Spread(len(xs), mean(xs), quantile(xs, 0.5), quantile(xs, 0.9), math.sqrt(variance(xs)))
+    return Spread(s.n, s.mean, s.median, s.p90, math.sqrt(s.variance))
 
 
-@dataclass(frozen=True)
-class Difference:
+class Difference(NamedTuple):
     """mean(B) - mean(A), with its interval; `relative` is against mean(A)."""
 
     delta: float
@@ -104,7 +123,7 @@ class Difference:
     seed: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 def bootstrap_interval(
@@ -126,41 +145,46 @@ def bootstrap_interval(
     return low, high
 
 
-def normal_interval(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+def normal_interval(a: Sequence[float] | Sample, b: Sequence[float] | Sample) -> tuple[float, float]:
     """mean(b) - mean(a) ± Z · Welch's standard error."""
-    ma, mb = mean(a), mean(b)
-    se = math.sqrt(variance(a) / len(a) + variance(b) / len(b))
+    sa, sb = sample(a), sample(b)
+    ma, mb = sa.mean, sb.mean
+    se = math.sqrt(sa.variance / sa.n + sb.variance / sb.n)
     return mb - ma - Z * se, mb - ma + Z * se
 
 
-def difference(a: Sequence[float], b: Sequence[float], seed: int = SEED) -> Difference | None:
+def difference(
+    a: Sequence[float] | Sample, b: Sequence[float] | Sample, seed: int = SEED
+) -> Difference | None:
     """The difference of means with its interval, or None when a side has under 2 values."""
-    if len(a) < 2 or len(b) < 2:
+    sa, sb = sample(a), sample(b)
+    if sa.n < 2 or sb.n < 2:
         return None
-    ma, mb = mean(a), mean(b)
-    if len(a) + len(b) <= BOOTSTRAP_MAX:
-        low, high = bootstrap_interval(a, b, seed)
+    ma, mb = sa.mean, sb.mean
+    if sa.n + sb.n <= BOOTSTRAP_MAX:
+        assert sa.values is not None and sb.values is not None  # kept up to BOOTSTRAP_MAX
+        low, high = bootstrap_interval(sa.values, sb.values, seed)
         method, resamples, used_seed = "bootstrap", RESAMPLES, seed
     else:
-        low, high = normal_interval(a, b)
+        low, high = normal_interval(sa, sb)
         method, resamples, used_seed = "normal", None, None
     relative = (mb - ma) / ma if ma else None
     return Difference(mb - ma, low, high, relative, method, LEVEL, resamples, used_seed)
 
 
-def launches_needed(a: Sequence[float], b: Sequence[float], delta: float) -> int | None:
+def launches_needed(a: Sequence[float] | Sample, b: Sequence[float] | Sample, delta: float) -> int | None:
     """Launches per side to find a difference of `delta` (5 % two-sided, 80 % power);
     None when the difference is 0 or nothing varies."""
-    if len(a) < 2 or len(b) < 2 or delta == 0:
+    sa, sb = sample(a), sample(b)
+    if sa.n < 2 or sb.n < 2 or delta == 0:
         return None
-    var = variance(a) + variance(b)
+    var = sa.variance + sb.variance
     if var == 0:
         return None
     return math.ceil((Z + Z_POWER) ** 2 * var / delta**2)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     call: str  # CHEAPER | DEARER | NO_CLEAR | TOO_FEW
     reason: str
     more_a: int | None  # launches more that each side would need, when that can be said
@@ -174,10 +198,11 @@ class Verdict:
         }
 
 
-def verdict(a: Sequence[float], b: Sequence[float], diff: Difference | None) -> Verdict:
+def verdict(a: Sequence[float] | Sample, b: Sequence[float] | Sample, diff: Difference | None) -> Verdict:
     """Is B cheaper than A? See the module's rules."""
-    na, nb = len(a), len(b)
-    need = launches_needed(a, b, diff.delta) if diff is not None else None
+    sa, sb = sample(a), sample(b)
+    na, nb = sa.n, sb.n
+    need = launches_needed(sa, sb, diff.delta) if diff is not None else None
     if na < MIN_LAUNCHES or nb < MIN_LAUNCHES:
         more_a = max(MIN_LAUNCHES - na, (need or 0) - na, 0)
         more_b = max(MIN_LAUNCHES - nb, (need or 0) - nb, 0)

@@ -9,8 +9,7 @@ together as one JSON-ready dict (schema 1) that every output format renders.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from burn.store.errors import AmbiguousVersion, BurnError, UsageError, VersionNotFound
 
@@ -32,8 +31,7 @@ from .record import utc_iso
 _PROMPT = ("input_tokens", "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens")
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(NamedTuple):
     name: str
     version: str  # b3:<hex>
     sha256: str | None = None
@@ -150,18 +148,19 @@ def resolve_pair(conn: sqlite3.Connection, a: str, b: str | None) -> tuple[Side,
 
 def side_json(s: dict[str, Any]) -> dict[str, Any]:
     """One side's figures from what `launches.aggregate` added up."""
-    cost = compare.spread(s["costs"])
+    costs = compare.sample(s["costs"])  # a list read from the records, or kept figures
+    cost = compare.spread(costs)
     tokens = s["tokens"]
     prompt = [tokens[k] for k in _PROMPT if tokens[k] is not None]
     cache = tokens["cache_read_tokens"]
     n = s["launches"]
     return {
         "launches": n,
-        "priced": len(s["costs"]),
+        "priced": costs.n,
         "unknown_cost": s["unknown_cost"],
         "low_fidelity_left_out": s["low"],
         "cost_micros": {k: _round(v) for k, v in cost.to_json().items()},
-        "total_cost_micros": sum(s["costs"]) if s["costs"] else None,
+        "total_cost_micros": costs.total if costs.n else None,
         "tokens": tokens,
         "tokens_per_launch": {k: (v / n if v is not None and n else None) for k, v in tokens.items()},
         "duration_ms": {k: _round(v) for k, v in compare.spread(s["durations"]).to_json().items()},
@@ -180,8 +179,9 @@ def _round(v: Any) -> Any:
 
 
 def _compare(a: dict[str, Any], b: dict[str, Any], seed: int) -> dict[str, Any]:
-    d = compare.difference(a["costs"], b["costs"], seed)
-    v = compare.verdict(a["costs"], b["costs"], d)
+    costs_a, costs_b = compare.sample(a["costs"]), compare.sample(b["costs"])
+    d = compare.difference(costs_a, costs_b, seed)
+    v = compare.verdict(costs_a, costs_b, d)
     diff = None
     if d is not None:
         diff = {k: _round(x) if k in ("delta", "low", "high") else x for k, x in d.to_json().items()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -102,6 +103,7 @@ def _ingest(
     progress: Callable[[int, int], None] | None,
 ) -> IngestReport:
     report = IngestReport()
+    began = time.time()  # a launch that ends after this may have lines this ingest never lists
     conn = ledger.index.conn()
     work: list[tuple[Reader, Path]] = []
     for harness in harnesses or READERS:
@@ -142,7 +144,7 @@ def _ingest(
     # Sessions a launch claimed wait for its end; ended launches get their one record.
     from .settle import already_recorded, launch_body, plan
 
-    todo = plan(ledger, conn, dirty, report.problems)
+    todo = plan(ledger, conn, dirty, report.problems, began)
     finished = list(todo.free)
     settle = []
     for stamp, why, groups in todo.settle:

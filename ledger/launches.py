@@ -55,11 +55,13 @@ _UNIT = (
     " || char(31) || coalesce(sel.agent, '') || char(31) || coalesce(sel.version, '')"
     " ELSE 'R' || sel.seq END"
 )
-LAYOUT = "4"  # of the tables below; another value in launch_units_state drops and rebuilds them
-# launch_units: one row per launch, clustered by (persona, version, low); the cost and
-# duration of one version's launches are read, sorted, from their own covering indexes.
+LAYOUT = "5"  # of the tables below; another value in launch_units_state drops and rebuilds them
+# launch_units: one row per launch, clustered by (persona, version, low).
 # launch_sums: per version, harness, fidelity and set of models, the counts and token sums
 # of those launches, so a diff reads a few rows instead of summing thousands.
+# launch_stats: per version (and per harness, split=1), with or without the low-fidelity
+# launches, what compare.sample makes of their costs and of their durations; `values`
+# (sorted, JSON) only up to compare.BOOTSTRAP_MAX, for the bootstrap.
 CACHE_DDL = f"""
 CREATE TABLE IF NOT EXISTS launch_units_state(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS launch_units(unit TEXT NOT NULL, persona TEXT NOT NULL,
@@ -68,15 +70,19 @@ CREATE TABLE IF NOT EXISTS launch_units(unit TEXT NOT NULL, persona TEXT NOT NUL
   first_started INTEGER, last_started INTEGER,
   PRIMARY KEY (persona, version, low, unit)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS launch_units_unit ON launch_units(unit);
-CREATE INDEX IF NOT EXISTS launch_units_cost ON launch_units(persona, version, low, cost);
-CREATE INDEX IF NOT EXISTS launch_units_duration ON launch_units(persona, version, low, duration_ms);
 CREATE TABLE IF NOT EXISTS launch_sums(persona TEXT NOT NULL, version TEXT NOT NULL,
   harness TEXT NOT NULL, low INTEGER NOT NULL, models TEXT NOT NULL, launches INTEGER,
   unknown_cost INTEGER, exits_known INTEGER, errors INTEGER, cost INTEGER,
   first_started INTEGER, last_started INTEGER,
   {", ".join(f"{k} INTEGER" for k in TOKEN_KINDS)},
   PRIMARY KEY (persona, version, harness, low, models)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS launch_stats(persona TEXT NOT NULL, version TEXT NOT NULL,
+  split INTEGER NOT NULL, harness TEXT NOT NULL, low INTEGER NOT NULL, measure TEXT NOT NULL,
+  n INTEGER NOT NULL, total TEXT NOT NULL, squares TEXT NOT NULL, median REAL, p90 REAL,
+  sorted_values TEXT,
+  PRIMARY KEY (persona, version, split, harness, low, measure)) WITHOUT ROWID;
 """
+MEASURES = {"cost": "costs", "duration_ms": "durations"}  # launch_units column -> aggregate key
 
 
 def load_prices(conn: sqlite3.Connection, prices: Any) -> None:
@@ -177,13 +183,13 @@ def refresh(conn: sqlite3.Connection, prices: Callable[[], Any]) -> None:
         state = dict(conn.execute("SELECT key, value FROM launch_units_state").fetchall())
         done = int(state.get("seq", 0))
         if state.get("layout") != LAYOUT:
-            conn.execute("DROP TABLE IF EXISTS launch_units")
-            conn.execute("DROP TABLE IF EXISTS launch_sums")
+            for table in ("launch_units", "launch_sums", "launch_stats"):
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
             _create(conn)
             done = 0
         elif state.get("prices") != fingerprint:
-            conn.execute("DELETE FROM launch_units")
-            conn.execute("DELETE FROM launch_sums")
+            for table in ("launch_units", "launch_sums", "launch_stats"):
+                conn.execute(f"DELETE FROM {table}")
             done = 0
         if done < top:
             _add(conn, done, prices)
@@ -241,8 +247,39 @@ def _add(conn: sqlite3.Connection, done: int, prices: Callable[[], Any]) -> None
         f" {sums} FROM temp.touched t"
         " JOIN launch_units u ON u.persona = t.persona AND u.version = t.version GROUP BY 1, 2, 3, 4, 5"
     )
+    _stats(conn)
     conn.execute("DROP TABLE temp.touched")
     conn.execute("DROP TABLE temp.new_units")
+
+
+def _stats(conn: sqlite3.Connection) -> None:
+    """launch_stats of every version in temp.touched, whole again."""
+    import json
+
+    from .compare import sample
+
+    conn.execute(
+        "DELETE FROM launch_stats WHERE (persona, version) IN (SELECT persona, version FROM temp.touched)"
+    )
+    rows = []
+    for persona, version in conn.execute("SELECT persona, version FROM temp.touched").fetchall():
+        for measure in MEASURES:
+            values = conn.execute(
+                f"SELECT coalesce(harness, ''), low, {measure} FROM launch_units"
+                f" WHERE persona = ? AND version = ? AND {measure} IS NOT NULL",
+                (persona, version),
+            ).fetchall()
+            groups = [(0, "", None), *((1, h, h) for h in sorted({h for h, _, _ in values}))]
+            for split, harness, only in groups:
+                for low in (0, 1):
+                    xs = [v for h, lo, v in values if (only is None or h == only) and (low or not lo)]
+                    if not xs:
+                        continue
+                    s = sample(xs)
+                    kept = json.dumps(s.values) if s.values is not None else None
+                    rows.append((persona, version, split, harness, low, measure, s.n, json.dumps(s.total),
+                                 json.dumps(s.squares), s.median, s.p90, kept))  # fmt: skip
+    conn.executemany(f"INSERT INTO launch_stats VALUES ({', '.join('?' * 12)})", rows)
 
 
 # -- what a set of launches adds up to ---------------------------------------------------------
@@ -252,7 +289,7 @@ def aggregate_kept(
     conn: sqlite3.Connection, persona: str, version: str, by_harness: bool, include_low: bool
 ) -> dict[Any, dict[str, Any]]:
     """What `aggregate` adds up, for one version, from the kept tables (`refresh` first):
-    a few rows of sums, and the costs and durations from their covering indexes."""
+    a few rows of sums, and the costs and durations as kept `compare.Sample`s."""
     import json
 
     out: dict[Any, dict[str, Any]] = {}
@@ -263,15 +300,16 @@ def aggregate_kept(
     ):
         _add_sums(out.setdefault(harness or None if by_harness else None, aggregate_empty()),
                   low, models, n, unknown, exits, errors, tokens, include_low)  # fmt: skip
-    low = "" if include_low else " AND low = 0"
-    split = "harness" if by_harness else "NULL"
-    for column, key in (("cost", "costs"), ("duration_ms", "durations")):
-        for group, values in conn.execute(
-            f"SELECT {split}, json_group_array({column}) FROM launch_units"
-            f" WHERE persona = ? AND version = ?{low} AND {column} IS NOT NULL GROUP BY 1",
-            (persona, version),
-        ):
-            out.setdefault(group, aggregate_empty())[key] = json.loads(values)
+    from .compare import Sample
+
+    for harness, measure, n, total, squares, median, p90, kept in conn.execute(
+        "SELECT harness, measure, n, total, squares, median, p90, sorted_values FROM launch_stats"
+        " WHERE persona = ? AND version = ? AND split = ? AND low = ?",
+        (persona, version, int(by_harness), int(include_low)),
+    ):
+        values = json.loads(kept) if kept is not None else None
+        sample = Sample(n, json.loads(total), json.loads(squares), median, p90, values)
+        out.setdefault(harness or None if by_harness else None, aggregate_empty())[MEASURES[measure]] = sample
     return out
 
 
@@ -332,7 +370,7 @@ def aggregate(
         _add_sums(out.setdefault(group, aggregate_empty()), low, models, n, unknown, exits, errors, tokens,
                   include_low)  # fmt: skip
     keep = "" if include_low else " AND low = 0"
-    for column, key in (("cost", "costs"), ("duration_ms", "durations")):
+    for column, key in MEASURES.items():
         for group, values in conn.execute(
             f"SELECT {split}, json_group_array({column}) FROM {source}{keep} AND {column} IS NOT NULL"
             " GROUP BY 1",

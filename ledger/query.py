@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from burn.store.errors import AmbiguousVersion, BurnError, UsageError
 
@@ -32,16 +31,16 @@ SPECIAL = ("version", "model", "session", "id", "record", "commit", "repo")
 KNOWN_KEYS = tuple(sorted((*COLUMNS, *SPECIAL)))
 
 
-@dataclass(frozen=True)
-class Filter:
+# Named tuples, not dataclasses: every read command builds these, and the dataclasses
+# import (with inspect) is ~10 ms of start-up.
+class Filter(NamedTuple):
     key: str
     value: str
     negate: bool = False
 
 
-@dataclass
-class Query:
-    filters: list[Filter] = field(default_factory=list)
+class Query(NamedTuple):
+    filters: Sequence[Filter] = ()
     since: int | None = None
     until: int | None = None
     limit: int | None = None

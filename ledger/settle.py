@@ -42,7 +42,12 @@ class Plan:
         self.held: list[Dirty] = []  # their launch still runs
 
 
-def plan(ledger: Ledger, conn: sqlite3.Connection, dirty: list[Dirty], problems: list[str]) -> Plan:
+def plan(
+    ledger: Ledger, conn: sqlite3.Connection, dirty: list[Dirty], problems: list[str], began: float
+) -> Plan:
+    """Who claims what; which launches to settle. `began`: when this ingest started listing
+    the logs. A launch that ended after that is left to the next ingest (its own final one,
+    waiting for the lock): its child's last lines may be in a file this one never listed."""
     pending = st.load_all(ledger.home.pending_dir, problems)
     out = Plan()
     if not pending:
@@ -75,6 +80,8 @@ def plan(ledger: Ledger, conn: sqlite3.Connection, dirty: list[Dirty], problems:
             groups.setdefault(claimer.id, []).append(d)
     for stamp in pending:
         why = stamp.settleable(now)
+        if why == "ended" and stamp.ended_after(began):
+            why = None
         if why is None:
             out.held += groups.get(stamp.id, [])
         else:

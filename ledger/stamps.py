@@ -65,6 +65,12 @@ class Stamp:
             os.close(fd)  # closing drops a lock we may just have taken
         return False
 
+    def ended_after(self, when: float) -> bool:
+        try:
+            return float((self.end or {})["ended_epoch"]) > when
+        except (KeyError, TypeError, ValueError):
+            return False  # no time in `.end` (half-written, or foreign): settle as before
+
     def settleable(self, now: float) -> str | None:
         """Why this stamp can be settled now, or None while its launch runs."""
         if self.end is not None:

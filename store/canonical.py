@@ -46,7 +46,7 @@ class Version(NamedTuple):
 
     @classmethod
     def of_bytes(cls, data: bytes) -> Version:
-        import blake3
+        import blake3  # lazy: resolving a version prefix needs no hashing
 
         return cls(blake3.blake3(data).hexdigest(), _sha256(data).hexdigest())
 

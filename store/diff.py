@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _MISSING = object()
 
 
-@dataclass(frozen=True)
-class FieldChange:
+class FieldChange(NamedTuple):  # not a dataclass: `burn diff` starts faster without it
     field: str  # dotted path, e.g. env.LOG_LEVEL
     change: str  # added | removed | changed
     old: Any = None
@@ -54,6 +51,8 @@ def _walk(old: Any, new: Any, path: str, out: list[FieldChange]) -> None:
 
 
 def unified(old: str, new: str, label: str) -> str:
+    import difflib  # only when a text changed: ~10 ms to import
+
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),

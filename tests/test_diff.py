@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from burn.ledger import Ledger, make_body
+from burn.ledger.compare import BOOTSTRAP_MAX
 from burn.ledger.costdiff import diff
 from burn.ledger.query import Query
 from conftest import write
@@ -191,6 +192,29 @@ def test_filters_and_the_kept_launches_agree_with_reading_the_records(book: Book
     assert (
         late["groups"][0]["a"]["launches"] == 0 and late["groups"][0]["verdict"]["call"] == "too few launches"
     )
+
+
+def test_kept_figures_equal_the_records_above_the_bootstrap_size(book: Book) -> None:
+    """Past BOOTSTRAP_MAX launches the kept per-version figures (count, sums, quantiles;
+    no values) must give what reading every launch gives: the normal interval, per
+    harness too."""
+    v1 = book.version({"name": "reviewer", "prompt": "Read everything."})
+    v2 = book.version({"name": "reviewer", "prompt": "Read the diff."})
+    rng = random.Random(5)
+    for version, n, scale in ((v1, 420, 1.0), (v2, 380, 0.8)):
+        for i in range(n):
+            harness = "codex" if i % 6 == 0 else "claude"  # claude's launches: normal; codex's: bootstrap
+            duration = int(rng.lognormvariate(11, 0.5))
+            book.add("reviewer", version, [("claude-sonnet-4-5", usage(rng, scale))], harness=harness,
+                     duration_ms=duration, exit_code=int(i % 9 == 0))  # fmt: skip
+    assert BOOTSTRAP_MAX < 350 + 316
+    for by in (None, "harness"):
+        kept = diff(book.led, v1[3:11], v2[3:11], None, by)
+        assert kept == diff(book.led, v1[3:11], v2[3:11], None, by, direct=True), by
+        methods = {g["difference"]["method"] for g in kept["groups"]}
+        assert methods == ({"normal"} if by is None else {"normal", "bootstrap"}), by
+    whole = diff(book.led, v1[3:11], v2[3:11])["groups"][0]
+    assert whole["a"]["launches"] == 420 and whole["b"]["priced"] == 380
 
 
 def test_a_new_price_table_reprices_every_launch(book: Book, tmp_path: Path, burn) -> None:

@@ -488,6 +488,41 @@ def test_the_sdk_records_a_launch_that_raised(tmp_path: Path) -> None:
     assert row["exit_code"] is None and row["total_tokens"] == 1310
 
 
+def test_a_launch_that_ends_while_another_ingest_reads_keeps_its_session(tmp_path: Path, burn) -> None:
+    """Another launch's tick lists the logs, then this launch's child writes its session
+    and exits, and its launcher writes `.end`, all before that tick plans. The tick must
+    not settle this launch: it never read the session, so the record would be empty and
+    the session would land under `none` (seen on a loaded machine)."""
+    from burn.ledger import Ledger, stamps
+    from burn.ledger.ingest import ingest
+    from burn.ledger.launcher import Launch
+
+    led = Ledger.open()
+    other = subprocess.run(["claude", "--fake-turns", "1", "--fake-out", "7"], env=os.environ.copy())
+    assert other.returncode == 0  # a session of its own, so the tick has a file to read
+    run = Launch.begin(
+        "reviewer", ["claude", "--fake-turns", "2", "--fake-out", "111"], ledger=led, live=False
+    )
+    assert run._stamp is not None
+    ran: list[int] = []
+
+    def meanwhile(done: int, total: int) -> None:  # called while the tick reads
+        if not ran:
+            ran.append(subprocess.run(run.argv, env=run.env).returncode)
+            end = {"exit_code": 0, "ended_epoch": time.time(), "duration_ms": 5}
+            stamps.write_json(run._stamp.with_suffix(".end"), end, sync=False)
+
+    ingest(Ledger.open(led.home.root), progress=meanwhile)
+    assert ran == [0]
+    run.exit_code = 0
+    record = run.end()
+    assert record is not None
+    (session,) = {t["session"] for t in truth(tmp_path) if t["output"] == 111}
+    assert record["sessions"] == [session] and record["usage"]["output_tokens"] == 222
+    elsewhere = [r for r in records(burn) if session in r["sessions"] and r["id"] != record["id"]]
+    assert elsewhere == [], "the launch's session is in its record only"
+
+
 def test_a_stamp_is_locked_before_it_appears(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An unlocked stamp looks like a dead launcher's: an ingest in that moment would settle
     it, empty, and the launch's session would land under `none`. So at the rename that makes
