@@ -318,7 +318,10 @@ def _spawn_and_wait(argv: list[str], env: dict[str, str], started: Any = None, r
     signal.signal(signal.SIGQUIT, interrupt)
     if running_on is not None and not _ends_within(pid, TICK_S):
         running_on(0)
-    _, status = os.waitpid(pid, 0)  # (retried after a signal handler runs: PEP 475)
+    try:
+        _, status = os.waitpid(pid, 0)  # (retried after a signal handler runs: PEP 475)
+    except ChildProcessError:  # SIGCHLD ignored (inherited): reaped unseen; subprocess says 0
+        status = 0
     running[0] = False
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(s, signal.SIG_DFL)

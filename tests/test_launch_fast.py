@@ -172,3 +172,18 @@ def test_the_command_inherits_the_descriptors_the_wrapper_was_given(tmp_path: Pa
     )
     assert code.returncode == 0, code.stderr
     assert target.read_text() == "via-3\n"
+
+
+def test_a_wrapper_started_with_sigchld_ignored_still_records_the_launch(burn) -> None:
+    """An ignored SIGCHLD (inherited) makes the kernel reap the command unseen: like
+    subprocess, the launch then knows no status (0) but still ends and is recorded."""
+    code = (
+        "import os, signal, sys\n"
+        "signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+        "args = ['-m', 'burn.cli.main', 'launch', 'reviewer', '--', 'true']\n"
+        "os.execv(sys.executable, [sys.executable, *args])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    (rec,) = json.loads(burn("log", "--format", "json").out)["records"]
+    assert rec["kind"] == "launch" and rec["exit_code"] == 0
