@@ -187,3 +187,27 @@ def test_a_wrapper_started_with_sigchld_ignored_still_records_the_launch(burn) -
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     (rec,) = json.loads(burn("log", "--format", "json").out)["records"]
     assert rec["kind"] == "launch" and rec["exit_code"] == 0
+
+
+def test_garbage_collection_is_paused_only_while_the_command_is_short() -> None:
+    """The wrapper collects no garbage during a short launch, and collects again once the
+    command has run a second (a long launch ticks for hours)."""
+    import gc
+    import signal
+
+    from burn.cli import launch as cli
+
+    went_live: list[int] = []
+    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+    handlers = {s: signal.getsignal(s) for s in forwarded}
+    try:
+        cli._pause_gc()
+        assert not gc.isenabled()
+        assert cli._spawn_and_wait(["true"], dict(os.environ), running_on=went_live.append) == 0
+        assert not gc.isenabled() and went_live == [], "a short command: still paused, not live"
+        assert cli._spawn_and_wait(["sleep", "1.5"], dict(os.environ), running_on=went_live.append) == 0
+        assert gc.isenabled() and went_live == [0], "a long one: collecting again, and live"
+    finally:
+        gc.enable()
+        for sig, handler in handlers.items():  # (the wrapper's forwarding handlers)
+            signal.signal(sig, handler)
