@@ -18,9 +18,10 @@
 5. For reference: cold and second ingest of all three harnesses.
 6. With --profile: a cProfile of a cold `burn ingest --harness claude` (top functions).
 
-Timings are wall time of whole processes (`time.perf_counter` around each child); peak RSS
-is `ru_maxrss` of that child from `os.wait4` (for the npm launcher it covers the native
-binary it runs, a waited-for child). Linux counts in a child's `ru_maxrss` the pages it
+Timings are wall time of whole processes (`time.perf_counter` around each child), and their
+CPU time (user + system from `os.wait4`, which moves less than wall time on a shared
+machine); peak RSS is `ru_maxrss` of that child from `os.wait4` (for the npm launcher it
+covers the native binary it runs, a waited-for child). Linux counts in a child's `ru_maxrss` the pages it
 shared with its parent between fork and exec, so the tree is generated in a separate process
 and this script stays small; its own RSS (the floor of every figure) is printed. Processes
 run as an installed burn runs: with cached bytecode (see bench/ledger.py). Stdlib, burn,
@@ -51,7 +52,8 @@ CC_KINDS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadToke
 
 
 class Child:
-    """One finished child process: wall seconds, peak RSS (bytes), exit code, stdout."""
+    """One finished child process: wall seconds, CPU seconds (user + system, with the
+    children it waited for: burn's forked reader), peak RSS (bytes), exit code, stdout."""
 
     def __init__(self, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -60,6 +62,7 @@ class Child:
             _, status, ru = os.wait4(p.pid, 0)
             self.seconds = time.perf_counter() - start
             p.returncode = os.waitstatus_to_exitcode(status)
+            self.cpu = ru.ru_utime + ru.ru_stime
             self.rss = ru.ru_maxrss * 1024  # kilobytes on Linux
             self.code = p.returncode
             out.seek(0)
@@ -284,6 +287,12 @@ def bench(args: argparse.Namespace, work: Path, pyc: Path) -> int:
     ratio = (cold_s + summ_s) / cc_s
     add("ratio burn (ingest + summary) / ccusage", f"{ratio:.2f}", "≤ 1.0", ratio <= 1.0)
     add("  ratio burn ingest alone / ccusage", f"{cold_s / cc_s:.2f}")
+    cpu = {name: median([c.cpu for c in kids]) for name, kids in (("cold", cold), ("summ", summ), ("cc", cc))}
+    add(
+        "CPU (user + sys): cold ingest / summary / ccusage",
+        f"{ms(cpu['cold'])} / {ms(cpu['summ'])} / {ms(cpu['cc'])}"
+        f" (ratio {(cpu['cold'] + cpu['summ']) / cpu['cc']:.2f})",
+    )
     add("second `burn ingest`, nothing new", spread(again))
     add("ratio second / cold", f"{again_s / cold_s * 100:.1f} %", "≤ 10 %", again_s <= 0.10 * cold_s)
     add("peak RSS, cold burn ingest", mb(peak), "≤ 200 MB", peak <= 200e6)
@@ -336,6 +345,10 @@ def bench(args: argparse.Namespace, work: Path, pyc: Path) -> int:
             "summary_s": [c.seconds for c in summ],
             "second_s": [c.seconds for c in again],
             "ccusage_s": [c.seconds for c in cc],
+            "cold_cpu_s": [c.cpu for c in cold],
+            "summary_cpu_s": [c.cpu for c in summ],
+            "second_cpu_s": [c.cpu for c in again],
+            "ccusage_cpu_s": [c.cpu for c in cc],
             "ccusage_native_s": [c.seconds for c in cc_native],
             "peak_rss": peak,
         }

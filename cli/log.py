@@ -71,6 +71,9 @@ def log(
 
     Launches still running are listed first (spend so far; JSON: "running"). A launch's
     own spend excludes launches nested in it; --rollup shows theirs included instead.
+    The table prices every record with the price table in force (`burn pricing`);
+    JSON, JSONL and CSV print each record as recorded: its cost_micros is what the table
+    named in its "pricing" field gave.
 
     \b
     Examples:

@@ -132,7 +132,34 @@ def _ingest(
             progress(done, len(work))
 
     totals = ReadTotals()
-    read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
+    if sum(weights) < BIG_READ:
+        read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
+        return _record(ledger, conn, report, totals, pricing, began)
+    # A big read is checkpointed by a thread while the recording goes on (see Checkpoint)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    checkpoint = Checkpoint(ledger.index.path)
+    try:
+        read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
+        checkpoint.start()
+        return _record(ledger, conn, report, totals, pricing, began)
+    finally:
+        checkpoint.join()
+        try:
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+        except sqlite3.Error:
+            pass  # (the error that matters, if any, is already on its way)
+
+
+def _record(
+    ledger: Ledger,
+    conn: sqlite3.Connection,
+    report: IngestReport,
+    totals: ReadTotals,
+    pricing: Any,
+    began: float,
+) -> IngestReport:
+    """Record the growth of every session marked dirty (by this read or a killed one);
+    `began`: when this ingest began listing files (see settle.plan)."""
     report.files_read, report.lines, report.events = totals.files_read, totals.lines, totals.events
     report.skipped.update(totals.skipped)
     report.problems += totals.problems[: max(0, 50 - len(report.problems))]
@@ -197,6 +224,41 @@ SELECT d.harness, d.session, r.persona, r.version, r.source, r.launch_id, r.pare
 FROM (SELECT DISTINCT harness, session FROM dirty) d
   JOIN usage u ON u.session = d.session JOIN records r ON r.seq = u.seq AND r.harness IS d.harness
 WHERE r.launch_id IS NOT NULL ORDER BY r.seq"""
+
+
+WAL_AUTOCHECKPOINT = 1000  # pages: SQLite's default, which the index connection keeps
+BIG_READ = 8 << 20  # bytes to read from which the read's rows are checkpointed in a thread
+
+
+class Checkpoint:
+    """A checkpoint of the index's WAL in a thread of its own, started once the read's
+    transaction has committed (megabytes of rows), so that copying them into the database
+    and syncing it overlaps the recording instead of stalling the COMMIT. The connection's
+    own automatic checkpoints are off meanwhile; its close checkpoints what came after."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.thread: Any = None
+
+    def start(self) -> None:
+        import threading
+
+        self.thread = threading.Thread(target=self._run, name="burn-checkpoint", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            db = sqlite3.connect(self.path, timeout=1.0, isolation_level=None)
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                db.close()
+        except sqlite3.Error:
+            pass  # (only a checkpoint: the next one copies those pages instead)
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
 
 
 class Growth:

@@ -95,9 +95,9 @@ class Ledger:
         if not bodies:
             return []
         who = f"burn <{self.host}@burn>".encode()
-        prepared = [(commit_message(b), iso_to_epoch(b["started_at"])) for b in bodies]
-        chain: list[tuple[str, int, bytes]] = []
         packed = len(bodies) >= PACK_BATCH
+        prepared = [(commit_message(b, packed), iso_to_epoch(b["started_at"])) for b in bodies]
+        chain: list[tuple[str, int, bytes]] = []
         old_tip: list[bytes | None] = []
         repo_path = self.home.repo_path
         with self.home.lock():
@@ -210,11 +210,14 @@ class Ledger:
         first: list[list[str]] | None = None,
     ) -> list[str]:
         """Matching records as text lines formatted by SQL expressions (query.text_lines);
-        with `rollup`, columns may read `temp.rollup` (see rollup.cell)."""
+        with `rollup`, columns may read `temp.rollup` (see rollup.cell). Costs are those
+        of the price table in force (reprice.ensure)."""
 
         from .query import text_lines
+        from .reprice import ensure
 
         def run(conn: Any) -> list[str]:
+            ensure(conn)
             if rollup:
                 from .rollup import build
 
@@ -234,8 +237,10 @@ class Ledger:
         def run(conn: Any) -> list[str]:
             import json
 
+            from .reprice import ensure
             from .rollup import build, of
 
+            ensure(conn)  # a launch's rolled-up cost is priced now
             build(conn)
             out = []
             for text, launch_id, kind in list(select(conn, q, _JSON_AND_LAUNCH)):

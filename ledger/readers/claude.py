@@ -50,6 +50,12 @@ class ClaudeReader:
         # so a Task call's agent name is known before its subagent's spend is read
         yield from find(root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable)
 
+    def prepare(self) -> None:
+        """Import what reading needs (before a helper process is forked to read too)."""
+        import orjson  # noqa: F401
+
+        from . import claude_shape  # noqa: F401
+
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
         import orjson
 
@@ -61,18 +67,31 @@ class ClaudeReader:
         if offset == 0:
             result.cursor.meta = {}
         meta = result.cursor.meta
+        from .claude_shape import NOT_THIS_SHAPE, decode
+
         subagent = path.parent.name == "subagents"
         loads, bad_json = orjson.loads, orjson.JSONDecodeError
+        fast = self._fast
         lines = 0
         for before, batch in line_batches(path, offset, result):
             lines += len(batch) - batch.count(b"")
             for lineno, line in enumerate(batch, before + 1):
                 # (a line's usage is near its end: searched from there)
-                if not (line.rfind(b'"usage"') >= 0 or b'"Task"' in line or b'"Agent"' in line) and (
+                if line.rfind(b'"usage"') >= 0:
+                    # the common line, decoded into the few fields it needs (claude_shape);
+                    # invalid UTF-8, which it does not look for, is malformed JSON to orjson
+                    try:
+                        shaped = decode(line)
+                    except NOT_THIS_SHAPE:
+                        pass
+                    else:
+                        if (line.isascii() or _utf8(line)) and fast(shaped, path, subagent, meta, result):
+                            continue
+                elif not (b'"Task"' in line or b'"Agent"' in line) and (
                     not line or not subagent or "agent" in meta
                 ):
                     continue  # (but the first user line of a subagent names its prompt)
-                try:  # lines.json_object, inline: the loop every Claude line goes through
+                try:  # lines.json_object, inline: the general way, and the reference
                     obj = loads(line)
                 except bad_json:
                     problem(result, path, lineno, "malformed JSON")
@@ -90,6 +109,51 @@ class ClaudeReader:
         except OSError:
             result.cursor.size = result.cursor.offset
         return result
+
+    def _fast(self, line: Any, path: Path, subagent: bool, meta: dict[str, str], result: ReadResult) -> bool:
+        """`_line` for a line that decoded into `claude_shape.Line`; False when it needs
+        `_line` after all (an error to name, a subagent's prompt, a Task call). Its types
+        are checked by the decoder, so only values are tested."""
+        message = line.message
+        if message is None:
+            return True
+        usage = message.usage
+        if line.type != "assistant":
+            if subagent and line.type == "user" and "agent" not in meta:
+                return False  # (its prompt names the agent)
+            return usage is None  # (usage on another line type is an error `_line` names)
+        for block in message.content or ():
+            if block.name in _TASK_TOOLS and block.type == "tool_use":
+                return False  # (a Task call: `_line` reads its agent's name)
+        model = message.model
+        if usage is None or model == "<synthetic>":
+            return True
+        key = message.id or line.requestId or line.uuid
+        ts = line.timestamp
+        if key is None or not (ts is not None and len(ts) >= 19 and ts[10] == "T"):
+            return False
+        split = usage.cache_creation
+        result.events.append(
+            UsageEvent(
+                HARNESS,
+                line.sessionId or path.stem,
+                key,
+                ts[:19] + "Z",
+                model,
+                _kinds(
+                    usage.input_tokens or 0,
+                    usage.output_tokens or 0,
+                    usage.cache_read_input_tokens or 0,
+                    usage.cache_creation_input_tokens or 0,
+                    None if split is None else split.ephemeral_5m_input_tokens or 0,
+                    None if split is None else split.ephemeral_1h_input_tokens or 0,
+                ),
+                "per-message",
+                meta.get("agent") if subagent else None,
+                line.cwd,
+            )
+        )
+        return True
 
     def _line(
         self, obj: dict[str, Any], path: Path, subagent: bool, meta: dict[str, str], result: ReadResult
@@ -146,6 +210,14 @@ class ClaudeReader:
 _TASK_TOOLS = ("Task", "Agent")
 
 
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _text(content: Any) -> str | None:
     if isinstance(content, str):
         return content
@@ -187,10 +259,18 @@ def _usage(u: dict[str, Any]) -> dict[str, int | None]:
     ):
         return _usage_checked(u)
     if isinstance(split, dict):
-        if w5 + w1 != created:  # older lines: the split is missing or partial
-            w5 = created - w1 if created >= w1 else created
-    else:
+        return _kinds(fresh, output, read, created, w5, w1)
+    return _kinds(fresh, output, read, created, None, None)
+
+
+def _kinds(
+    fresh: int, output: int, read: int, created: int, w5: int | None, w1: int | None
+) -> dict[str, int | None]:
+    """burn's token kinds from Claude's counts (checked); `w5`, `w1` None: no split."""
+    if w5 is None or w1 is None:
         w5, w1 = created, 0  # before the split existed every write was a 5-minute write
+    elif w5 + w1 != created:  # older lines: the split is missing or partial
+        w5 = created - w1 if created >= w1 else created
     return {
         "input_tokens": fresh,
         "output_tokens": output,
@@ -204,21 +284,18 @@ def _usage(u: dict[str, Any]) -> dict[str, int | None]:
 def _usage_checked(u: dict[str, Any]) -> dict[str, int | None]:
     created = _int(u.get("cache_creation_input_tokens") or 0)
     split = u.get("cache_creation")
+    w5 = w1 = None
     if isinstance(split, dict):
         w5 = _int(split.get("ephemeral_5m_input_tokens") or 0)
         w1 = _int(split.get("ephemeral_1h_input_tokens") or 0)
-        if w5 + w1 != created:  # older lines: the split is missing or partial
-            w5 = created - w1 if created >= w1 else created
-    else:
-        w5, w1 = created, 0  # before the split existed every write was a 5-minute write
-    return {
-        "input_tokens": _int(u.get("input_tokens") or 0),
-        "output_tokens": _int(u.get("output_tokens") or 0),
-        "cache_read_tokens": _int(u.get("cache_read_input_tokens") or 0),
-        "cache_write_5m_tokens": w5,
-        "cache_write_1h_tokens": w1,
-        "reasoning_tokens": None,  # Claude reports thinking inside output_tokens only
-    }
+    return _kinds(
+        _int(u.get("input_tokens") or 0),
+        _int(u.get("output_tokens") or 0),
+        _int(u.get("cache_read_input_tokens") or 0),
+        created,
+        w5,
+        w1,
+    )
 
 
 def _utc(ts: Any) -> str:

@@ -1,0 +1,64 @@
+"""The common Claude Code line with usage, as msgspec decodes it: only the fields the
+reader needs, typed as narrowly as the common case, everything else skipped in C.
+
+A line that does not fit (another type anywhere, a negative or non-integer count, a
+number orjson would turn into a float, nesting too deep) fails to decode, and the reader
+then reads it the general way (orjson and dict lookups), which is the reference: this
+shape only decides how fast a line is read, never what it says. One known difference: a
+number too large for a double in a field burn does not read (e.g. `1e999` in a tool's
+output) is skipped here and rejected by orjson, so such a line counts instead of being
+malformed JSON (it is valid JSON).
+
+(Its own module: importing msgspec is left to an ingest that has lines to read.)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+# orjson makes integers past 2**64 - 1 floats (a bad count); bigger bounds than int64's
+# are not supported here, so a count past 2**63 - 1 is read the general way
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+
+
+class CacheSplit(msgspec.Struct):
+    ephemeral_5m_input_tokens: Count | None = None
+    ephemeral_1h_input_tokens: Count | None = None
+
+
+class Usage(msgspec.Struct):
+    input_tokens: Count | None = None
+    output_tokens: Count | None = None
+    cache_read_input_tokens: Count | None = None
+    cache_creation_input_tokens: Count | None = None
+    cache_creation: CacheSplit | None = None
+
+
+class Block(msgspec.Struct):
+    type: str | None = None
+    name: str | None = None  # of a tool_use block: a Task call is read the general way
+
+
+class Message(msgspec.Struct):
+    id: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    content: list[Block] | None = None
+
+
+class Line(msgspec.Struct):
+    type: str | None = None
+    message: Message | None = None
+    sessionId: str | None = None
+    requestId: str | None = None
+    uuid: str | None = None
+    timestamp: str | None = None
+    cwd: str | None = None
+
+
+decode = msgspec.json.Decoder(Line).decode
+# what a line that does not fit raises (ValidationError is a DecodeError; invalid UTF-8 in
+# a string it keeps is a UnicodeDecodeError)
+NOT_THIS_SHAPE = (msgspec.DecodeError, RecursionError, ValueError)
