@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     if args[:1] == ["launch"] and not _wants_help(args):
         from burn.cli.launch import fast_main  # no click: the wrapper's overhead is the product
 
-        sys.exit(fast_main(args[1:]))
+        sys.exit(fast_main(args[1:], hard_exit=argv is None))
     if args[:2] == ["hooks", "run"] and not _wants_help(args):
         from burn.cli.hooks import fast_run  # no click: runs on every commit
 

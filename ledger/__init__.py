@@ -11,9 +11,9 @@ Names load lazily (PEP 562), so hot paths import only what they use.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # (typing costs every import of burn.ledger ~5 ms: the git hooks feel it)
-if TYPE_CHECKING:
-    from typing import Any
+import importlib
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 _EXPORTS = {
     "Home": "home",
@@ -30,13 +30,13 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        import importlib
-
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .home import Home
     from .launcher import Launch, launch
     from .ledger import Ledger

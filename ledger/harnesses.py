@@ -11,7 +11,8 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import NamedTuple
+
+from burn.store.tuples import NamedTuple
 
 KNOWN = ("claude", "codex", "opencode")
 # Claude options after which the session id is the user's, or not known in advance.

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 from burn.store.config import burn_home
+from burn.store.locking import file_lock
+from burn.store.tuples import NamedTuple
 
 
 class Home(NamedTuple):
@@ -43,13 +42,9 @@ class Home(NamedTuple):
     def lock_path(self) -> Path:
         return self.root / "lock"
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> file_lock:
         """The home-wide writer lock (flock): held around every ref update."""
-        from burn.store.locking import file_lock
-
-        with file_lock(self.lock_path):
-            yield
+        return file_lock(self.lock_path)
 
     def host_id(self) -> str:
         """A stable id for this machine's record chain, created on first use."""

@@ -10,15 +10,18 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 from burn.store.gitrepo import list_refs, read_ref, walk_first_parent
 
 from .usage import TOKEN_KINDS
 
-PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not imported: start-up)
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
+PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not imported: start-up)
 
 SCHEMA_VERSION = 8
 RECORDS_PREFIX = "refs/burn/records/"

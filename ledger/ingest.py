@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from . import stamps
 from .ingest_read import _UPSERT_SEEN as _UPSERT_SEEN
@@ -27,6 +26,10 @@ from .ledger import Ledger
 from .readers import Reader
 from .record import make_body
 from .usage import TOKEN_KINDS
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # harness -> "module:Class"; imported only when that harness is ingested
 READERS = {

@@ -20,11 +20,14 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .parallel import map_in_order
 from .readers import Cursor, Reader, UsageEvent
 from .usage import TOKEN_KINDS
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Bytes to read in one ingest above which a second process reads part of the files.
 PARALLEL_BYTES = 8 << 20

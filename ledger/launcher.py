@@ -16,16 +16,17 @@ one record, and returns it. A ledger failure after the persona resolved is writt
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from . import stamps
 from .harnesses import prepare, uuid4
 from .ledger import Ledger
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 TICK_S = 1.0
 OPT_OUT = {"0", "false", "off", "no"}
@@ -54,8 +55,8 @@ class Launch:
         self._fd: int | None = None
         self._stamp: Path | None = None
         self._t0 = time.monotonic()
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
+        self._stop: Any = None  # a threading.Event, set when the launch ends
+        self._ticker: Any = None  # the tick thread, once live
 
     # -- start -------------------------------------------------------------------------
 
@@ -85,6 +86,8 @@ class Launch:
         parent = env.get("BURN_LAUNCH_ID") or None  # the launch this one runs inside
         env.update({k: str(v) for k, v in (resolved.spec.get("env") or {}).items()})
         launch = cls(ledger, prepared.argv, env)
+        if resolved.blob is not None:  # (its record's tree then needs no hashing)
+            ledger.note_blob(resolved.version.id, resolved.blob)
         launch.persona, launch.version, launch.harness = resolved.name, resolved.version.id, prepared.harness
         env["BURN_LAUNCH_ID"] = launch.id
         env["BURN_PERSONA"] = f"{resolved.name}@{resolved.version.short}"
@@ -129,19 +132,31 @@ class Launch:
 
             launch.budget = admit_launch(launch, resolved, all_tags, pool, kill_on_cap)  # may refuse
         if live:
-            launch._ticker = threading.Thread(target=launch._tick, name="burn-tick", daemon=True)
-            launch._ticker.start()
+            launch.go_live()
         return launch
+
+    def go_live(self, first_tick: float = TICK_S) -> None:
+        """Start ingesting every second (the first tick after `first_tick` s), so spend
+        shows while the command runs. `burn launch` calls it only once the command has
+        run a second: a short one costs no thread (nor the threading import)."""
+        if self._ticker is not None or self._stamp is None:
+            return
+        import threading
+
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, args=(first_tick,), name="burn-tick", daemon=True)
+        self._ticker.start()
 
     def _harnesses(self) -> list[str] | None:
         return [self.harness] if self.harness else None
 
-    def _tick(self) -> None:
+    def _tick(self, delay: float) -> None:
         """Ingest every second while the child runs, skipping a tick when another ingest
         holds the lock. Its own Ledger: a SQLite connection belongs to one thread. (Nothing
         is imported before the first tick: a short launch's exit does not wait on it.)"""
         ledger = Ledger.open(self.ledger.home.root)
-        while not self._stop.wait(TICK_S):
+        while not self._stop.wait(delay):
+            delay = TICK_S
             try:
                 from .ingest import ingest
 
@@ -159,7 +174,8 @@ class Launch:
             self.exit_code = exit_code
         if self._stamp is None:
             return None
-        self._stop.set()
+        if self._ticker is not None:
+            self._stop.set()
         try:
             duration = int((time.monotonic() - self._t0) * 1000)
             # the budget guard's last word: {"stopped": …} when --kill-on-cap stopped the child
@@ -225,7 +241,6 @@ class Launch:
             pass
 
 
-@contextmanager
 def launch(
     persona: str,
     argv: Sequence[str] = (),
@@ -236,13 +251,32 @@ def launch(
     ledger: Ledger | None = None,
     pool: int | None = None,
     kill_on_cap: bool = False,
-) -> Iterator[Launch]:
+) -> _Block:
     """Wrap your own spawn: the launch is recorded however the block ends. With budgets,
     `begin` may raise BudgetRefused; call `l.watch(pid)` after spawning for kill_on_cap."""
-    current = Launch.begin(
-        persona, argv, tags=tags, tier=tier, cwd=cwd, ledger=ledger, pool=pool, kill_on_cap=kill_on_cap
-    )
-    try:
-        yield current
-    finally:
-        current.end()
+    options = {
+        "tags": tags,
+        "tier": tier,
+        "cwd": cwd,
+        "ledger": ledger,
+        "pool": pool,
+        "kill_on_cap": kill_on_cap,
+    }
+    return _Block(persona, argv, options)
+
+
+class _Block:
+    """`with launch(...) as l:` (a class, not contextlib.contextmanager: contextlib is not
+    imported by `burn launch`)."""
+
+    def __init__(self, persona: str, argv: Sequence[str], options: dict[str, Any]) -> None:
+        self.persona, self.argv, self.options = persona, argv, options
+        self.current: Launch | None = None
+
+    def __enter__(self) -> Launch:
+        self.current = Launch.begin(self.persona, self.argv, **self.options)
+        return self.current
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.current is not None:
+            self.current.end()

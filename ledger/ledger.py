@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from burn.store.errors import BurnError
 
@@ -19,7 +18,10 @@ from .home import Home
 from .index import RECORDS_PREFIX, Index
 from .record import RecordError, commit_message, iso_to_epoch, make_body, public, utc_iso
 
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:  # (imported where used: `burn ingest` with nothing new needs neither)
+    from typing import Any
+
     from burn.store.objects import GitSpecStore
 
     from .query import Query
@@ -58,6 +60,11 @@ class Ledger:
     @cached_property
     def host(self) -> str:
         return self.home.host_id()
+
+    def close(self) -> None:
+        """Close the index connection if this ledger opened one (it reopens on next use)."""
+        if "index" in self.__dict__:
+            self.index.close()
 
     @property
     def record_ref(self) -> str:
@@ -132,10 +139,13 @@ class Ledger:
             return []
         return [public(b, sha) for b, (sha, _w, _m) in zip(bodies, chain, strict=True)]
 
-    def know_spec(self, spec: dict[str, Any]) -> str:
+    def know_spec(self, spec: dict[str, Any], version: str | None = None) -> str:
         """Note that `spec` is in the persona store; return its version. Its records' tree
         is then made without reading the store (a launch appends one record: opening the
-        store for it would cost more than the rest of the append)."""
+        store for it would cost more than the rest of the append). With the `version` a
+        record names, whose blob `note_blob` already gave: nothing to hash."""
+        if version is not None and version in self._blobs:
+            return version
         from burn.store.canonical import Version, canonical_bytes
         from burn.store.gitrepo import object_id
 
@@ -143,6 +153,11 @@ class Ledger:
         version = Version.of_bytes(data).id
         self._blobs[version] = object_id(b"blob", data)
         return version
+
+    def note_blob(self, version: str, blob: str) -> None:
+        """The git blob id of `version`'s canonical spec, as resolving the persona gave it
+        (so a launch's record hashes nothing again). Used once the spec is stored."""
+        self._blobs[version] = blob.encode()
 
     def _persona_tree(self, version: str | None) -> bytes:
         """The tree `{persona.json: spec}` shared by every record of a version (written

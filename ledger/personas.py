@@ -9,16 +9,20 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from burn.store import Catalog, PersonaNotFound, ResolvedPersona, Version, default_layers
 from burn.store.config import persona_dirs
 from burn.store.errors import BurnError, PersonaError, UsageError
 from burn.store.persona import Layer, load_persona_file
+from burn.store.tuples import NamedTuple
 
 from .home import work_tree
 from .ledger import Ledger
 from .record import utc_iso
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def catalog(ledger: Ledger, cwd: Path | None = None) -> Catalog:

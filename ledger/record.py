@@ -12,7 +12,6 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from burn.store.errors import BurnError
 
@@ -26,6 +25,10 @@ from .usage import (
     total_tokens,
     worst_fidelity,
 )
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA = 1
 _EPOCH_DAY = date(1970, 1, 1).toordinal()

@@ -20,13 +20,15 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from . import stamps as st
 from .ledger import Ledger
 from .record import make_body, utc_iso
 
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .ingest import Growth
 
 Dirty = tuple[str, str, str, str, str]  # harness, session, agent ('' = none), first_ts, last_ts
@@ -165,7 +167,7 @@ def launch_body(
     if version and d.get("spec") is not None:
         if not known:  # store it once, with its first record
             ledger.specs.put(d["spec"], source=d.get("source", "user"))
-        ledger.know_spec(d["spec"])  # (a spec that hashes otherwise is looked up in the store)
+        ledger.know_spec(d["spec"], version)  # (a spec that hashes otherwise: looked up in the store)
     return make_body(
         persona=d["persona"],
         version=version,

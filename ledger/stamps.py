@@ -20,7 +20,10 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 EXPIRY_S = 24 * 3600
 SUFFIXES = (".claims", ".end", ".json")  # removal order: the stamp itself goes last

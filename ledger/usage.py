@@ -7,7 +7,10 @@ unless some row knew it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 TOKEN_KINDS = (
     "input_tokens",

@@ -12,7 +12,8 @@ Names load lazily (PEP 562), so `import burn.store.errors` stays cheap on hot pa
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 _EXPORTS = {
     "Version": "canonical",
@@ -49,6 +50,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .canonical import Version, canonical_bytes, parse_version_ref
     from .cascade import Catalog, ResolvedPersona, default_layers
     from .diff import FieldChange, diff_specs

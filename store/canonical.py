@@ -7,7 +7,12 @@ form is a contract (see tests/test_canonical.py for the golden vectors).
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+
+from .tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SHORT_LEN = 12
 MIN_PREFIX = 6
@@ -41,15 +46,26 @@ class Version(NamedTuple):
 
     @classmethod
     def of_bytes(cls, data: bytes) -> Version:
-        import hashlib  # lazy, like blake3: resolving a version prefix needs neither
+        import blake3  # lazy: resolving a version prefix needs no hashing
 
-        import blake3
-
-        return cls(blake3.blake3(data).hexdigest(), hashlib.sha256(data).hexdigest())
+        return cls(blake3.blake3(data).hexdigest(), _sha256(data).hexdigest())
 
     @classmethod
     def of_spec(cls, spec: Any) -> Version:
         return cls.of_bytes(canonical_bytes(spec))
+
+
+def _sha256(data: bytes) -> Any:
+    """CPython's own SHA-256 (`_sha2` from 3.12, `_sha256` before): importing hashlib loads
+    OpenSSL, which costs a launch of a persona more than hashing its spec."""
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        try:
+            from _sha256 import sha256
+        except ImportError:  # pragma: no cover - a build without them
+            from hashlib import sha256
+    return sha256(data)
 
 
 def parse_version_ref(text: str) -> tuple[str, str]:

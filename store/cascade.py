@@ -8,14 +8,19 @@ layer; `extends` reaches only into strictly lower layers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
 
-from .canonical import Version
+from .canonical import Version, canonical_bytes
 from .errors import PersonaError, PersonaNotFound
 from .merge import finalise, merge
 from .persona import SUFFIXES, Layer, PersonaFile, load_persona_file
+from .tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 LIBRARY_DIR = Path(__file__).parent / "library"
+LIBRARY_JSON = LIBRARY_DIR / "library.json"  # generated from the TOML files (store/builtin.py)
 MAX_EXTENDS_DEPTH = 32
 
 
@@ -30,6 +35,7 @@ class ResolvedPersona(NamedTuple):
     tier: str | None = None
     budget: dict[str, Any] | None = None
     chain: tuple[str, ...] = ()  # files merged, lowest first
+    blob: str | None = None  # the git blob id of the canonical spec (what a record's tree holds)
 
 
 def find_cwd_root(start: Path) -> Path | None:
@@ -39,6 +45,28 @@ def find_cwd_root(start: Path) -> Path | None:
         if (d / ".burn" / "personas").is_dir():
             return d
     return None
+
+
+def library_files(layer: Layer) -> list[PersonaFile] | None:
+    """The built-in library's files as its generated JSON holds them, with their versions,
+    so a launch of one reads no TOML and hashes nothing (None without the JSON: then the
+    TOML files are read)."""
+    import json
+
+    try:
+        shipped = json.loads(LIBRARY_JSON.read_bytes())["personas"]
+    except FileNotFoundError:
+        return None
+    return [
+        PersonaFile(
+            name,
+            LIBRARY_DIR / entry["file"],
+            layer,
+            entry["data"],
+            versions={tier: (b3, sha, blob) for tier, (b3, sha, blob) in entry["versions"].items()},
+        )
+        for name, entry in shipped.items()
+    ]
 
 
 def default_layers(cwd: Path, home: Path, dirs: list[Path]) -> list[Layer]:
@@ -66,41 +94,47 @@ class Catalog:
     def scan(cls, layers: list[Layer]) -> Catalog:
         cat = cls(layers)
         for layer in layers:
-            try:
-                entries = sorted(layer.root.iterdir())
-            except FileNotFoundError:
-                continue
-            except OSError as e:
-                err = PersonaError(f"cannot list persona directory: {e.strerror}", path=layer.root)
-                cat.errors.setdefault("", []).append(err)
-                continue
-            seen: dict[str, Path] = {}
-            for path in entries:
-                if path.suffix not in SUFFIXES or path.name.startswith("."):
-                    continue
-                if path.stem in seen:
-                    cat._error(
-                        path.stem,
-                        PersonaError(
-                            f"defined twice in one layer (also {seen[path.stem].name})",
-                            path=path,
-                            fix="keep one of the two files",
-                        ),
-                    )
-                    continue
-                seen[path.stem] = path
-                try:
-                    pf = load_persona_file(path, layer)
-                except PersonaError as e:
-                    cat._error(path.stem, e)
-                    # A broken file still shadows lower layers: launching a lower
-                    # persona of the same name silently would be worse than failing.
-                    cat.files.setdefault(path.stem, []).append(
-                        PersonaFile(path.stem, path, layer, {}, error=e)
-                    )
-                    continue
+            shipped = library_files(layer) if layer.root == LIBRARY_DIR else None
+            if shipped is None:
+                cat.scan_directory(layer)
+            for pf in shipped or ():  # the built-in library, read from its generated JSON
                 cat.files.setdefault(pf.name, []).append(pf)
         return cat
+
+    def scan_directory(self, layer: Layer) -> None:
+        """Read every persona file of one layer's directory."""
+        try:
+            entries = sorted(layer.root.iterdir())
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            err = PersonaError(f"cannot list persona directory: {e.strerror}", path=layer.root)
+            self.errors.setdefault("", []).append(err)
+            return
+        seen: dict[str, Path] = {}
+        for path in entries:
+            if path.suffix not in SUFFIXES or path.name.startswith(".") or path == LIBRARY_JSON:
+                continue
+            if path.stem in seen:
+                self._error(
+                    path.stem,
+                    PersonaError(
+                        f"defined twice in one layer (also {seen[path.stem].name})",
+                        path=path,
+                        fix="keep one of the two files",
+                    ),
+                )
+                continue
+            seen[path.stem] = path
+            try:
+                pf = load_persona_file(path, layer)
+            except PersonaError as e:
+                self._error(path.stem, e)
+                # A broken file still shadows lower layers: launching a lower
+                # persona of the same name silently would be worse than failing.
+                self.files.setdefault(path.stem, []).append(PersonaFile(path.stem, path, layer, {}, error=e))
+                continue
+            self.files.setdefault(pf.name, []).append(pf)
 
     def _error(self, name: str, err: PersonaError) -> None:
         self.errors.setdefault(name, []).append(err)
@@ -136,15 +170,24 @@ class Catalog:
                 )
             merged = merge(merged, tiers[tier])
         spec = finalise(merged)
+        shipped = (top.versions or {}).get(tier or "") if len(chain) == 1 else None
+        if shipped is not None:  # the library's, hashed when it was generated
+            version, blob = Version(shipped[0], shipped[1]), shipped[2]
+        else:
+            from .gitrepo import object_id
+
+            data = canonical_bytes(spec)
+            version, blob = Version.of_bytes(data), object_id(b"blob", data).decode()
         return ResolvedPersona(
             name=name,
             spec=spec,
-            version=Version.of_spec(spec),
+            version=version,
             source=top.layer.label,
             path=top.path,
             tier=tier,
             budget=budget,
             chain=tuple(chain),
+            blob=blob,
         )
 
     def _merged(self, pf: PersonaFile, depth: int) -> tuple[dict[str, Any], list[str]]:

@@ -18,11 +18,11 @@ def burn_home() -> Path:
 
 def read_config(home: Path) -> dict:
     """`$BURN_HOME/config.toml`, or {} when there is none."""
-    import tomllib  # (only when a config file is there to read)
-
     path = home / "config.toml"
     if not path.exists():
         return {}
+    import tomllib  # (only when a config file is there to read)
+
     try:
         with path.open("rb") as f:
             return tomllib.load(f)

@@ -10,11 +10,13 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .errors import BurnError
 
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from dulwich.repo import Repo
 
 ZERO = b"0" * 40
@@ -251,9 +253,12 @@ def commit_bytes(
 
 def object_id(kind: bytes, raw: bytes) -> bytes:
     """The hex sha of a git object of `kind` (b"commit", b"tree", ...)."""
-    import hashlib
+    try:  # CPython's own SHA-1: importing hashlib loads OpenSSL, a tenth of a launch's imports
+        from _sha1 import sha1
+    except ImportError:  # pragma: no cover - a build without it
+        from hashlib import sha1
 
-    return hashlib.sha1(b"%s %d\0%s" % (kind, len(raw), raw)).hexdigest().encode()
+    return sha1(b"%s %d\0%s" % (kind, len(raw), raw)).hexdigest().encode()
 
 
 PACK_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3}

@@ -5,7 +5,10 @@ docs/personas.md prints MERGE_RULES; a test keeps the two in step.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 # field -> rule. Fields not listed (including unknown keys) follow DEFAULT_RULE.
 MERGE_RULES: dict[str, str] = {

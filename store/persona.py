@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from .errors import PersonaError, json_problem
+from .tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SUFFIXES = (".json", ".toml")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -54,6 +57,9 @@ class PersonaFile(NamedTuple):
     layer: Layer
     data: dict[str, Any]
     error: PersonaError | None = None  # a broken file still shadows lower layers
+    # tier ("" for none) -> (b3, sha256, git blob id) of its spec, when known without
+    # hashing it (the built-in library ships them: see store/builtin.py)
+    versions: dict[str, tuple[str, str, str]] | None = None
 
 
 def valid_name(name: str) -> bool:
@@ -97,13 +103,16 @@ def _parse(path: Path) -> dict[str, Any]:
         raise PersonaError(f"cannot read: {e.strerror}", path=path) from e
     try:
         if path.suffix == ".toml":
-            data = tomllib.loads(raw.decode("utf-8"))
+            import tomllib  # (only for TOML files: the built-in library is read as JSON)
+
+            try:
+                data = tomllib.loads(raw.decode("utf-8"))
+            except tomllib.TOMLDecodeError as e:
+                raise PersonaError(f"not valid TOML: {e}", path=path, fix="correct the syntax") from e
         else:
             data = json.loads(raw)
     except UnicodeDecodeError as e:
         raise PersonaError("not UTF-8 text", path=path, fix="save the file as UTF-8") from e
-    except tomllib.TOMLDecodeError as e:
-        raise PersonaError(f"not valid TOML: {e}", path=path, fix="correct the syntax") from e
     except json.JSONDecodeError as e:
         raise PersonaError(json_problem(e), path=path, fix="correct the syntax") from e
     if not isinstance(data, dict):

@@ -11,7 +11,14 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple, Protocol
+
+from burn.store.tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # (Reader is a protocol for type checkers only)
 
 
 class UsageEvent(NamedTuple):

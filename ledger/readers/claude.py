@@ -12,18 +12,22 @@ Quirks that decide what is spend:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from . import Cursor, ReadResult, UsageEvent, env_root, find
 from .lines import line_batches, problem, start
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 HARNESS = "claude"
 
 
 def prompt_link(prompt: str) -> str:
+    import hashlib  # (here: most ingests, and a launch's last one, name no subagent prompt)
+
     return "prompt:" + hashlib.sha1(prompt.strip().encode()).hexdigest()[:16]
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from . import Cursor, ReadResult
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 CHUNK = 1 << 20
 MAX_LINE = 64 << 20  # no real usage line comes near this; a bigger one is skipped
