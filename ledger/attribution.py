@@ -538,11 +538,11 @@ def _sqlite() -> Any:
 
 def _home(env: Mapping[str, str]) -> str:
     value = env.get("BURN_HOME")
-    if value:  # store.config (platformdirs) only when the platform default is needed
+    if value:
         return os.path.expanduser(value)
-    from burn.store.config import burn_home
+    from burn.store.homedir import default_home
 
-    return str(burn_home())
+    return default_home(env)
 
 
 def _path(value: str) -> Path:

@@ -11,9 +11,9 @@ def burn_home() -> Path:
     env = os.environ.get("BURN_HOME")
     if env:
         return Path(env).expanduser()
-    import platformdirs  # lazy: only needed when BURN_HOME is unset
+    from .homedir import default_home
 
-    return Path(platformdirs.user_data_dir("burn", appauthor=False))
+    return Path(default_home())
 
 
 def read_config(home: Path) -> dict:
