@@ -175,7 +175,9 @@ def _running_line(r: dict) -> str:
 def show(record: str, fmt: str) -> None:
     """Show one record, whole: persona version, usage per model, cost, tags, sessions.
 
-    RECORD is a record id or a unique prefix of 4+ hex digits (from `burn log`).
+    RECORD is a record id or a unique prefix of 4+ hex digits (from `burn log`). The
+    record is shown as recorded; when the price table in force prices its usage
+    differently, its cost at today's prices is shown too (JSON: "cost_now_micros").
 
     \b
     Example:
@@ -200,7 +202,7 @@ def show(record: str, fmt: str) -> None:
         ("duration", duration(rec["duration_ms"])),
         ("exit code", text(rec["exit_code"])),
         ("parent", text(rec["parent"])),
-        ("cost", f"{usd(rec['cost_micros'])} (pricing: {text(rec['pricing'])})"),
+        ("cost", _cost_line(rec)),
         ("fidelity", text(rec["fidelity"])),
         ("sessions", ", ".join(rec["sessions"]) or "—"),
         ("tags", ", ".join(f"{k}={v}" for k, v in rec["tags"].items()) or "—"),
@@ -246,6 +248,13 @@ def log_command() -> click.Command:
         ),
         format_option(),
     )
+
+
+def _cost_line(rec: dict) -> str:
+    recorded, now = rec["cost_micros"], rec.get("cost_now_micros", rec["cost_micros"])
+    if now == recorded or rec["pricing"] == "reported":
+        return f"{usd(recorded)} (pricing: {text(rec['pricing'])})"
+    return f"{usd(now)} at today's prices ({usd(recorded)} as recorded, pricing: {text(rec['pricing'])})"
 
 
 def show_command() -> click.Command:

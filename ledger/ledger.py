@@ -266,10 +266,15 @@ class Ledger:
         return running(self)
 
     def show(self, ref: str) -> dict[str, Any]:
-        """One record by id or unique prefix."""
+        """One record by id or unique prefix, with its cost at today's prices beside it."""
         from .query import find_record
+        from .reprice import ensure
 
-        return self.index.read(lambda c: find_record(c, ref))
+        def run(conn: Any) -> dict[str, Any]:
+            ensure(conn)
+            return find_record(conn, ref)
+
+        return self.index.read(run)
 
 
 _JSON_AND_LAUNCH = "(SELECT json FROM bodies b WHERE b.seq = records.seq), launch_id, kind"

@@ -233,12 +233,14 @@ def records_json(conn: sqlite3.Connection, q: Query) -> Iterator[str]:
 
 
 def find_record(conn: sqlite3.Connection, ref: str) -> dict[str, Any]:
-    """One record by id or unique id prefix (4+ hex digits)."""
+    """One record by id or unique id prefix (4+ hex digits), as recorded, plus
+    "cost_now_micros": its cost with the price table in force (after reprice.ensure)."""
     ref = ref.strip().lower()
     if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
         raise UsageError(f"{ref!r} is not a record id", fix="give 4 or more hex digits from `burn log`")
     rows = conn.execute(
-        "SELECT id, json FROM records JOIN bodies USING (seq) WHERE id LIKE ? LIMIT 11", (ref + "%",)
+        "SELECT id, json, cost_micros FROM records JOIN bodies USING (seq) WHERE id LIKE ? LIMIT 11",
+        (ref + "%",),
     ).fetchall()
     if not rows:
         raise BurnError(f"no record {ref!r}", fix="see `burn log` for record ids")
@@ -246,4 +248,5 @@ def find_record(conn: sqlite3.Connection, ref: str) -> dict[str, Any]:
         ids = ", ".join(r[0][:12] for r in rows[:10])
         raise BurnError(f"record prefix {ref!r} is ambiguous: {ids}", fix="give more digits")
     rec: dict[str, Any] = json.loads(rows[0][1])
+    rec["cost_now_micros"] = rows[0][2]  # the index's: priced with the table in force (reprice)
     return rec

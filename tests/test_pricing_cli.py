@@ -60,6 +60,12 @@ def test_burn_log_shows_costs_of_the_table_in_force_and_the_record_keeps_its_own
     assert cost_cells(burn) == ["$10.45"]
     [rec] = json.loads(burn("log", "--format", "json").out)["records"]
     assert rec["cost_micros"] == 9_450_000 and rec["pricing"] == "burn-2026-11-23"  # the ledger's fact
+    shown = json.loads(burn("show", rec["id"][:8], "--format", "json").out)
+    assert (shown["cost_micros"], shown["cost_now_micros"]) == (9_450_000, 10_450_000)
+    assert (
+        "$10.45 at today's prices ($9.45 as recorded, pricing: burn-2026-11-23)"
+        in burn("show", rec["id"]).out
+    )
     # the session grows: a record priced by the new table, at its own figures
     with path.open("a") as f:
         f.write(line(assistant("m3", "r3", 100_000, inp=1_000_000, read=2_000_000)))
