@@ -78,6 +78,21 @@ def burn() -> Callable[..., Result]:
     return run
 
 
+def launched_modules(env: dict[str, str] | None = None) -> set[str]:
+    """`burn launch reviewer -- true` run by `main` in a fresh interpreter: the modules it
+    imported (it must exit 0)."""
+    code = (
+        "import sys\n"
+        "from burn.cli.main import main\n"
+        "try:\n    main(['launch', 'reviewer', '--', 'true'])\n"
+        "except SystemExit as e:\n    print('EXIT', e.code)\n"
+        "print('MODULES', *sorted(sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "EXIT 0" in proc.stdout, proc
+    return set(proc.stdout.split("MODULES", 1)[1].split())
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -12,6 +12,7 @@ import platformdirs
 import pytest
 
 from burn.store.homedir import default_home
+from conftest import launched_modules
 
 
 @pytest.mark.parametrize(
@@ -41,20 +42,8 @@ def test_the_default_home_is_platformdirs_user_data_dir(
 
 def test_a_launch_with_the_default_home_records_there_without_platformdirs(tmp_path: Path, burn) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("BURN_HOME", "XDG_DATA_HOME")}
-    code = (
-        "import sys\n"
-        "from burn.cli.main import main\n"
-        "try:\n    main(['launch', 'reviewer', '--', 'true'])\n"
-        "except SystemExit as e:\n    print('EXIT', e.code)\n"
-        "print('MODULES', *sorted(sys.modules))\n"
-    )
-    for _ in range(2):  # the first launch of a version stores its spec; the second is measured
-        proc = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
-        )
-        assert "EXIT 0" in proc.stdout, proc
-    imported = set(proc.stdout.split("MODULES", 1)[1].split())
-    assert "platformdirs" not in imported
+    launched_modules(env)  # the first launch of a version stores its spec; the second is measured
+    assert "platformdirs" not in launched_modules(env)
     home = Path(os.environ["HOME"]) / ".local/share/burn"
     out = subprocess.run(
         [sys.executable, "-m", "burn.cli.main", "log", "--format", "json"],

@@ -16,7 +16,7 @@ from burn.store import Catalog, Version, canonical_bytes
 from burn.store.builtin import render
 from burn.store.cascade import LIBRARY_DIR, LIBRARY_JSON, library_files
 from burn.store.persona import Layer
-from conftest import write
+from conftest import launched_modules, write
 
 # The built-in personas' versions before the library was read from JSON: they must not move.
 LIBRARY_VERSIONS = {
@@ -72,16 +72,7 @@ def test_a_library_launch_imports_no_toml_parser_hash_library_subprocess_or_typi
     """(The first launch of a version stores its spec, with dulwich: measured is the next.
     A command that ends within a second needs no tick thread: threading is not imported.)"""
     assert burn("launch", "reviewer", "--", "true").code == 0
-    code = (
-        "import sys\n"
-        "from burn.cli.main import main\n"
-        "try:\n    main(['launch', 'reviewer', '--', 'true'])\n"
-        "except SystemExit as e:\n    print('EXIT', e.code)\n"
-        "print('MODULES', *sorted(sys.modules))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "EXIT 0" in proc.stdout, proc
-    imported = set(proc.stdout.split("MODULES", 1)[1].split())
+    imported = launched_modules()
     assert "burn.ledger.settle" in imported, "the launch was recorded in this process"
     # (not contextlib: an editable install's import hook loads it before burn starts)
     heavy = {"tomllib", "subprocess", "hashlib", "_hashlib", "canonicaljson", "blake3", "typing", "threading"}
