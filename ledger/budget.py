@@ -269,11 +269,6 @@ def caps_for(root: Path, persona: str, block: Mapping[str, Any] | None, origin: 
     return caps + block_caps(persona, block, origin)
 
 
-def applies_cheaply(root: Path, block: Any) -> bool:
-    """Whether a launch must load this module at all: one stat, or the spec's block."""
-    return bool(block) or _path(root).exists()
-
-
 # -- check ---------------------------------------------------------------------------------
 
 
