@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .parallel import map_in_order
-from .readers import Cursor, Reader, UsageEvent
+from .readers import Cursor, Reader, Span, UsageEvent
 from .usage import TOKEN_KINDS
 
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
@@ -37,7 +37,6 @@ PARALLEL_BYTES = 8 << 20
 HELPER_SHARE = 0.52
 
 Key = tuple[str, str, str]  # harness, session, response key; or harness, session, agent
-Span = list[str]  # first and last timestamp
 
 # The last report of a response wins (its output count is final); its agent and first
 # timestamp stay as first seen, so a replay in a subagent file moves nothing.
@@ -117,14 +116,14 @@ def read_logs(
     """Read `jobs` (files with the cursors to read them from) and store what they say."""
     if not jobs:
         return
+    for reader in {id(job[0]): job[0] for job in jobs}.values():
+        prepare = getattr(reader, "prepare", None)
+        if prepare is not None:
+            prepare(pricing)  # (imports made before the fork are the helper's too)
     part = scratch / f".ingest-{os.getpid()}.part"
     if sum(weights) >= PARALLEL_BYTES:  # a helper may read some files: its rows go here
         _new_part(part)
         conn.execute("ATTACH DATABASE ? AS part", (str(part),))  # (refused inside a transaction)
-        for reader in {id(job[0]): job[0] for job in jobs}.values():
-            prepare = getattr(reader, "prepare", None)
-            if prepare is not None:
-                prepare()  # (imports made before the fork are the helper's too)
 
     def read(job: tuple[Reader, Path, Cursor]) -> FileRead:
         return _read_file(*job, pricing)
@@ -231,10 +230,32 @@ def changed_files(
 
 def _read_file(reader: Reader, path: Path, cursor: Cursor, pricing: Any) -> FileRead:
     result = reader.read(path, cursor)
+    if result.events:
+        rows, spans = _event_rows(result.events, pricing)
+    else:  # (a reader that makes its rows itself, or nothing new)
+        rows, spans = result.rows, result.spans
+    c = result.cursor
+    return FileRead(
+        harness=reader.harness,
+        path=str(path),
+        cursor=(c.inode, c.size, c.offset, json.dumps(c.meta, sort_keys=True)),
+        lines=result.lines,
+        events=len(result.events) or len(result.rows) + result.folded,  # reports read
+        skipped=result.skipped,
+        problems=result.problems,
+        labels=result.labels,
+        rows=rows,
+        spans=spans,
+    )
+
+
+def _event_rows(events: list[UsageEvent], pricing: Any) -> tuple[list[tuple[Any, ...]], dict[Key, Span]]:
+    """A reader's events as `seen` rows, a response's reports made one (see _later), and
+    the span of each session and agent."""
     first: dict[Key, UsageEvent] = {}
     last: dict[Key, UsageEvent] = {}
     spans: dict[Key, Span] = {}
-    for ev in result.events:
+    for ev in events:
         key = (ev.harness, ev.session, ev.key)
         if key not in first:
             first[key] = ev
@@ -247,25 +268,13 @@ def _read_file(reader: Reader, path: Path, cursor: Cursor, pricing: Any) -> File
             span[0] = ts
         elif ts > span[1]:
             span[1] = ts
-    rows = []  # the upserts of a response's reports, in one: see _later
+    rows = []
     for key, ev in last.items():
         row = _seen_row(ev, pricing)
         if first[key] is not ev:
             row = _later(_seen_row(first[key], None), row)
         rows.append(row)
-    c = result.cursor
-    return FileRead(
-        harness=reader.harness,
-        path=str(path),
-        cursor=(c.inode, c.size, c.offset, json.dumps(c.meta, sort_keys=True)),
-        lines=result.lines,
-        events=len(result.events),
-        skipped=result.skipped,
-        problems=result.problems,
-        labels=result.labels,
-        rows=rows,
-        spans=spans,
-    )
+    return rows, spans
 
 
 def _later(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:

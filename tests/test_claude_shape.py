@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from burn.ledger.readers import Cursor, ReadResult, claude_shape
 from burn.ledger.readers.claude import ClaudeReader
+from burn.ledger.readers.claude import prompt_link as claude_prompt_link
 
 SESSION = "5f0c3a52-0000-4000-8000-000000000001"
 
@@ -70,7 +71,7 @@ def read(path: Path, general_only: bool, monkeypatch: pytest.MonkeyPatch) -> Rea
 
 def assert_same(path: Path, monkeypatch: pytest.MonkeyPatch) -> ReadResult:
     fast, general = (read(path, g, monkeypatch) for g in (False, True))
-    for field in ("events", "skipped", "problems", "labels", "lines"):
+    for field in ("rows", "spans", "skipped", "problems", "labels", "lines"):
         assert getattr(fast, field) == getattr(general, field), field
     assert vars(fast.cursor) == vars(general.cursor)
     return fast
@@ -92,7 +93,7 @@ def test_the_common_line_is_read_without_the_general_path(
     monkeypatch.setattr(ClaudeReader, "_line", general)
     path = write(tmp_path, [json.dumps(assistant()).encode()])
     result = ClaudeReader().read(path, Cursor())
-    got = [(e.key, e.usage["cache_write_5m_tokens"], e.usage["cache_write_1h_tokens"]) for e in result.events]
+    got = [(row[2], row[12], row[13]) for row in result.rows]  # key, 5m and 1h cache writes
     assert got == [("msg_1", 300, 200)]
 
 
@@ -146,7 +147,7 @@ def test_bytes_the_fast_path_skips_still_decide_as_orjson_does(
         good + b" x",
     ]
     result = assert_same(write(tmp_path, lines), monkeypatch)
-    assert len(result.events) == 1 and result.skipped["malformed JSON"] == 5
+    assert len(result.rows) == 1 and result.skipped["malformed JSON"] == 5
 
 
 JSON_VALUES = st.recursive(
@@ -216,3 +217,64 @@ def test_fuzzed_bytes_read_as_the_general_path_reads_them(
         pos %= len(data) + 1
         data[pos : pos + delete] = insert
     assert_same(write(tmp_path, [bytes(data).replace(b"\n", b" ")]), monkeypatch)
+
+
+def user_prompt(text: str) -> dict[str, Any]:
+    message = {"role": "user", "content": text}
+    return {"type": "user", "sessionId": SESSION, "timestamp": "2026-11-20T09:59:00Z", "message": message}
+
+
+def streamed(msg: str, outputs: list[int], **fields: Any) -> list[dict[str, Any]]:
+    """One response written as a line per content block, each with its output count so far."""
+    lines = []
+    for n, out in enumerate(outputs):
+        line = assistant(output_tokens=out)
+        line["message"]["id"] = msg
+        line["timestamp"] = f"2026-11-20T10:00:0{n}.500Z"
+        lines.append({**line, **fields})
+    return lines
+
+
+LINE_KINDS = [
+    *streamed("msg_a", [1, 5, 9]),
+    assistant(TASK),
+    user_prompt("review the diff"),
+    USER_WITH_USAGE,
+    {"type": "summary", "summary": "s", "leafUuid": "x"},
+    {**assistant(), "message": {**assistant()["message"], "model": "<synthetic>"}},
+    {**assistant(), "timestamp": "2026-11-20T11:00:00Z", "message": {**assistant()["message"], "id": "z"}},
+    assistant([{"type": "text", "text": "déjà vu — ✓"}]),
+    *ODD.values(),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, len(LINE_KINDS) - 1), min_size=2, max_size=8), subagent=st.booleans())
+def test_batches_of_lines_read_as_the_general_path_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, picks: list[int], subagent: bool
+) -> None:
+    """Lines decoded a batch at a time (or line by line, when one of them does not fit)
+    give the rows, spans, labels and problems the general way gives, line by line."""
+    text = [json.dumps(LINE_KINDS[i]).replace("\\\\u0061", "\\u0061").encode() for i in picks]
+    assert_same(write(tmp_path, text, subagent=subagent), monkeypatch)
+
+
+def test_a_batch_of_common_lines_is_decoded_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch with a Task call, a subagent's prompt and a streamed response in it: read
+    without a single line by line step, and as the general way reads it."""
+    lines = [user_prompt("review the diff"), assistant(TASK), *streamed("msg_a", [1, 5, 9])]
+    path = write(tmp_path, [json.dumps(x).encode() for x in lines], subagent=True)
+    calls: list[int] = []
+    line_by_line = ClaudeReader._read_line
+    with monkeypatch.context() as m:
+        m.setattr(ClaudeReader, "_read_line", lambda *a: calls.append(1) or line_by_line(*a))
+        read(path, False, monkeypatch)
+    assert calls == []
+    result = assert_same(path, monkeypatch)
+    assert result.folded == 2  # the three reports of msg_a: one row
+    agent = result.rows[0][3]
+    assert agent is not None and agent.startswith("prompt:")  # the subagent's prompt links it
+    key_time_output = [(r[2], r[7], r[10]) for r in result.rows]
+    assert key_time_output == [("msg_1", "2026-11-20T10:00:00Z", 120), ("msg_a", "2026-11-20T10:00:00Z", 9)]
+    assert result.labels == {claude_prompt_link("p"): "code-reviewer"}
+    assert result.spans == {("claude", SESSION, agent): ["2026-11-20T10:00:00Z", "2026-11-20T10:00:02Z"]}

@@ -435,7 +435,7 @@ def test_claude_bad_lines_are_counted_by_line_and_the_rest_is_read() -> None:
         + line(assistant("m_ok2", "r", 22)).encode()
     )
     result = ClaudeReader().read(path, Cursor())
-    assert [e.key for e in result.events] == ["m_ok", "m_ok2"]
+    assert [row[2] for row in result.rows] == ["m_ok", "m_ok2"]  # (the response key)
     assert result.skipped["malformed JSON"] == 1 and sum(result.skipped.values()) == 4
     assert result.problems[0] == f"{path}:2: malformed JSON"
     assert (

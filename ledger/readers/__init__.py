@@ -16,7 +16,7 @@ from burn.store.tuples import NamedTuple
 
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 else:
     Protocol = object  # (Reader is a protocol for type checkers only)
 
@@ -64,9 +64,26 @@ class Cursor:
         return f"Cursor(inode={self.inode}, size={self.size}, offset={self.offset}, meta={self.meta})"
 
 
+# The row one report of a response becomes: the index's `seen` table, in this order.
+ROW_FIELDS = (
+    "harness", "session", "key", "agent", "model", "tier", "granularity", "ts", "cwd",
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+    "cache_write_1h_tokens", "reasoning_tokens", "cost_micros",
+)  # fmt: skip
+Span = list[str]  # first and last timestamp
+
+
 class ReadResult:
+    """What a reader found in one file: usage `events`, or, from a reader that reads many
+    lines, the same already as `rows` (ROW_FIELDS, one per report in file order, with the
+    price tier and model set as `ingest_read` sets them for an event) and their `spans`
+    ((harness, session, agent or "") -> first and last timestamp). Never both."""
+
     def __init__(self, cursor: Cursor | None = None) -> None:
         self.events: list[UsageEvent] = []
+        self.rows: list[tuple[Any, ...]] = []
+        self.spans: dict[tuple[str, str, str], Span] = {}
+        self.folded = 0  # reports folded into the row of the same response just before them
         self.cursor = Cursor() if cursor is None else cursor
         self.lines = 0
         self.skipped: Counter[str] = Counter()  # reason -> count
@@ -91,8 +108,9 @@ class Reader(Protocol):
         """Events from `cursor` on; the returned cursor is where the next read starts."""
         ...
 
-    # Optional: `prepare()`, which imports what `read` needs, called before a big read is
-    # shared with a forked helper (see ingest_read.read_logs).
+    # Optional: `prepare(pricing)`, called before an ingest reads: imports what `read` needs
+    # (before a big read is shared with a forked helper, see ingest_read.read_logs) and
+    # takes the price table whose tiers `rows` carry (None: every row is "base").
 
 
 def env_root(var: str, default: str) -> Path:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import Cursor, ReadResult, UsageEvent, env_root, find
+from ..usage import TOKEN_KINDS
+from . import Cursor, ReadResult, env_root, find
 from .lines import line_batches, problem, start
 
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
@@ -36,6 +37,8 @@ class ClaudeReader:
 
     def __init__(self) -> None:
         self.unreadable: list[str] = []
+        self.pricing: Any = None  # (see prepare)
+        self.limits: dict[str, int | None] = {}  # model -> long-context threshold
 
     def roots(self) -> list[Path]:
         import os
@@ -50,15 +53,17 @@ class ClaudeReader:
         # so a Task call's agent name is known before its subagent's spend is read
         yield from find(root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable)
 
-    def prepare(self) -> None:
-        """Import what reading needs (before a helper process is forked to read too)."""
+    def prepare(self, pricing: Any = None) -> None:
+        """Import what reading needs (before a helper process is forked to read too), and
+        take the price table that decides each response's tier."""
         import orjson  # noqa: F401
 
         from . import claude_shape  # noqa: F401
 
-    def read(self, path: Path, cursor: Cursor) -> ReadResult:
-        import orjson
+        self.pricing = pricing
+        self.limits.clear()
 
+    def read(self, path: Path, cursor: Cursor) -> ReadResult:
         result = ReadResult(cursor=Cursor(meta=dict(cursor.meta)))
         begin = start(path, cursor, result)
         if begin is None:
@@ -66,43 +71,18 @@ class ClaudeReader:
         result.cursor.inode, offset = begin
         if offset == 0:
             result.cursor.meta = {}
-        meta = result.cursor.meta
         from .claude_shape import NOT_THIS_SHAPE, decode
 
-        subagent = path.parent.name == "subagents"
-        loads, bad_json = orjson.loads, orjson.JSONDecodeError
-        fast = self._fast
+        file = _File(self, path, result)
         lines = 0
         for before, batch in line_batches(path, offset, result):
             lines += len(batch) - batch.count(b"")
-            for lineno, line in enumerate(batch, before + 1):
-                # (a line's usage is near its end: searched from there)
-                if line.rfind(b'"usage"') >= 0:
-                    # the common line, decoded into the few fields it needs (claude_shape);
-                    # invalid UTF-8, which it does not look for, is malformed JSON to orjson
-                    try:
-                        shaped = decode(line)
-                    except NOT_THIS_SHAPE:
-                        pass
-                    else:
-                        if (line.isascii() or _utf8(line)) and fast(shaped, path, subagent, meta, result):
-                            continue
-                elif not (b'"Task"' in line or b'"Agent"' in line) and (
-                    not line or not subagent or "agent" in meta
-                ):
-                    continue  # (but the first user line of a subagent names its prompt)
-                try:  # lines.json_object, inline: the general way, and the reference
-                    obj = loads(line)
-                except bad_json:
-                    problem(result, path, lineno, "malformed JSON")
-                    continue
-                if type(obj) is not dict:
-                    problem(result, path, lineno, "not a JSON object")
-                    continue
-                try:
-                    self._line(obj, path, subagent, meta, result)
-                except (KeyError, TypeError, ValueError, AttributeError) as e:
-                    problem(result, path, lineno, f"unexpected shape ({type(e).__name__}: {e})")
+            shaped = _decode_all(batch, decode, NOT_THIS_SHAPE)
+            if shaped is None:  # a line that does not fit: the batch line by line
+                for lineno, line in enumerate(batch, before + 1):
+                    self._read_line(file, lineno, line)
+            else:
+                self._read_shaped(file, before, batch, shaped)
         result.lines += lines
         try:
             result.cursor.size = path.stat().st_size
@@ -110,66 +90,128 @@ class ClaudeReader:
             result.cursor.size = result.cursor.offset
         return result
 
-    def _fast(self, line: Any, path: Path, subagent: bool, meta: dict[str, str], result: ReadResult) -> bool:
-        """`_line` for a line that decoded into `claude_shape.Line`; False when it needs
-        `_line` after all (an error to name, a subagent's prompt, a Task call). Its types
-        are checked by the decoder, so only values are tested."""
-        message = line.message
-        if message is None:
-            return True
-        usage = message.usage
-        if line.type != "assistant":
-            if subagent and line.type == "user" and "agent" not in meta:
-                return False  # (its prompt names the agent)
-            return usage is None  # (usage on another line type is an error `_line` names)
-        for block in message.content or ():
-            if block.name in _TASK_TOOLS and block.type == "tool_use":
-                return False  # (a Task call: `_line` reads its agent's name)
-        model = message.model
-        if usage is None or model == "<synthetic>":
-            return True
-        key = message.id or line.requestId or line.uuid
-        ts = line.timestamp
-        if key is None or not (ts is not None and len(ts) >= 19 and ts[10] == "T"):
-            return False
-        split = usage.cache_creation
-        result.events.append(
-            UsageEvent(
-                HARNESS,
-                line.sessionId or path.stem,
-                key,
-                ts[:19] + "Z",
-                model,
-                _kinds(
-                    usage.input_tokens or 0,
-                    usage.output_tokens or 0,
-                    usage.cache_read_input_tokens or 0,
-                    usage.cache_creation_input_tokens or 0,
-                    None if split is None else split.ephemeral_5m_input_tokens or 0,
-                    None if split is None else split.ephemeral_1h_input_tokens or 0,
-                ),
-                "per-message",
-                meta.get("agent") if subagent else None,
-                line.cwd,
-            )
-        )
-        return True
+    def _read_shaped(self, file: _File, before: int, batch: list[bytes], shaped: list[Any]) -> None:
+        """A batch whose every line decoded into `claude_shape.Line`: the common lines made
+        rows here (their types checked by the decoder, so only values are tested), the rest
+        read by `_general` (an error to name, a subagent's prompt, a Task call)."""
+        subagent, agent, meta = file.subagent, file.agent, file.meta
+        rows, span, limit = file.rows, file.span, file.limit
+        add = rows.append
+        last = rows[-1] if rows else _NO_ROW
+        folded = 0
+        for i, line in enumerate(shaped):
+            message = line.message
+            if message is None:
+                continue
+            usage = message.usage
+            if line.type != "assistant":
+                if usage is not None or (subagent and line.type == "user" and "agent" not in meta):
+                    self._general(file, before + i + 1, batch[i])  # (an error, or the prompt)
+                    agent, span = file.agent, file.span
+                continue
+            content = message.content
+            if content.__class__ is list:
+                for block in content:
+                    if block.name in _TASK_TOOLS and block.type == "tool_use":
+                        file.task(block.input)  # (a Task call names its agent)
+            model = message.model
+            if usage is None or model == "<synthetic>":
+                continue
+            key = message.id  # (else requestId or uuid: the general way)
+            ts = line.timestamp
+            if not key or not (ts is not None and len(ts) >= 19 and ts[10] == "T"):
+                self._general(file, before + i + 1, batch[i])
+                agent, span = file.agent, file.span
+                last = rows[-1] if rows else _NO_ROW
+                continue
+            fresh = usage.input_tokens
+            read = usage.cache_read_input_tokens
+            created = usage.cache_creation_input_tokens
+            split = usage.cache_creation
+            if split is None:  # before the split existed every write was a 5-minute write
+                w5, w1 = created, 0
+            else:
+                w5, w1 = split.ephemeral_5m_input_tokens, split.ephemeral_1h_input_tokens
+                if w5 + w1 != created:  # older lines: the split is missing or partial
+                    w5 = created - w1 if created >= w1 else created
+            if not model:  # tokens of an unnamed model are kept, and priced as unknown
+                model, tier = "unknown", "base"
+            else:
+                threshold = limit.get(model, 0)
+                if threshold == 0:
+                    threshold = file.threshold(model)
+                tier = "long" if threshold is not None and fresh + read + w5 + w1 > threshold else "base"
+            ts = ts[:19] + "Z"  # seconds are enough
+            session = line.sessionId or file.stem
+            if key == last[2] and session == last[1]:  # the next line of the same response:
+                folded += 1
+                rows[-1] = last = (  # its report replaces the last (see ingest_read._later)
+                    HARNESS, session, key, last[3], model, tier, "per-message", last[7], last[8],
+                    fresh, usage.output_tokens, read, w5, w1, None, None,
+                )  # fmt: skip
+            else:
+                add(last := (
+                    HARNESS, session, key, agent, model, tier, "per-message", ts, line.cwd,
+                    fresh, usage.output_tokens, read, w5, w1, None, None,
+                ))  # fmt: skip
+            if session == file.session and agent == file.span_agent:
+                if ts < span[0]:
+                    span[0] = ts
+                elif ts > span[1]:
+                    span[1] = ts
+            else:
+                span = file.move_span(session, agent, ts)
+        file.result.folded += folded
 
-    def _line(
-        self, obj: dict[str, Any], path: Path, subagent: bool, meta: dict[str, str], result: ReadResult
-    ) -> None:
-        # (runs for every line with usage: lookups are kept few and types tested with
-        # `type(x) is dict`, the same test as isinstance for what orjson returns)
+    def _read_line(self, file: _File, lineno: int, line: bytes) -> None:
+        """One line of a batch that did not decode whole: `_read_shaped` for one line."""
+        from .claude_shape import NOT_THIS_SHAPE, decode
+
+        if (
+            line.rfind(b'"usage"') < 0
+            and not (b'"Task"' in line or b'"Agent"' in line)
+            and (not line or not file.subagent or "agent" in file.meta)
+        ):
+            return  # (but the first user line of a subagent names its prompt)
+        shaped = None
+        if line.isascii() or _utf8(line):  # (else malformed JSON to orjson; see _decode_all)
+            try:
+                shaped = decode(line)
+            except NOT_THIS_SHAPE:
+                pass
+        if shaped is None:
+            self._general(file, lineno, line)
+        else:
+            self._read_shaped(file, lineno - 1, [line], [shaped])
+
+    def _general(self, file: _File, lineno: int, line: bytes) -> None:
+        """The general way to read a line (orjson and dict lookups), and the reference."""
+        import orjson
+
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            problem(file.result, file.path, lineno, "malformed JSON")
+            return
+        if type(obj) is not dict:
+            problem(file.result, file.path, lineno, "not a JSON object")
+            return
+        try:
+            self._line(obj, file)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            problem(file.result, file.path, lineno, f"unexpected shape ({type(e).__name__}: {e})")
+
+    def _line(self, obj: dict[str, Any], file: _File) -> None:
         get = obj.get
         kind = get("type")
         message = get("message")
         if type(message) is not dict:
             return
         if kind != "assistant":
-            if subagent and kind == "user" and "agent" not in meta:
+            if file.subagent and kind == "user" and "agent" not in file.meta:
                 text = _text(message.get("content"))
                 if text is not None:
-                    meta["agent"] = prompt_link(text)
+                    file.meta["agent"] = prompt_link(text)
             if type(message.get("usage")) is dict:
                 raise ValueError(f"unknown line type {kind!r} carries usage")  # never dropped silently
             return
@@ -179,35 +221,107 @@ class ClaudeReader:
                 tool_input = block.get("input") or {}
                 name, prompt = tool_input.get("subagent_type"), tool_input.get("prompt")
                 if isinstance(name, str) and isinstance(prompt, str):
-                    result.labels[prompt_link(prompt)] = name
+                    file.result.labels[prompt_link(prompt)] = name
         usage = mget("usage")
         model = mget("model")
         if type(usage) is not dict or model == "<synthetic>":
             return
-        session = get("sessionId") or path.stem
+        session = get("sessionId") or file.stem
         key = mget("id") or get("requestId") or get("uuid")
         if type(key) is not str or type(session) is not str:
             raise ValueError("no message id or session id")
-        ts = get("timestamp")
-        if not (type(ts) is str and len(ts) >= 19 and ts[10] == "T"):
-            raise ValueError(f"bad timestamp {ts!r}")
+        ts = _utc(get("timestamp"))
         cwd = get("cwd")
-        result.events.append(
-            UsageEvent(
-                HARNESS,
-                session,
-                key,
-                ts[:19] + "Z",  # seconds are enough
-                model if type(model) is str else None,
-                _usage(usage),
-                "per-message",
-                meta.get("agent") if subagent else None,
-                cwd if type(cwd) is str else None,
-            )
-        )
+        if type(model) is not str:
+            model = None
+        file.add(session, key, model, ts, cwd if type(cwd) is str else None, _usage(usage))
+
+
+class _File:
+    """One read of one file: where its rows and spans go, and what its lines share."""
+
+    def __init__(self, reader: ClaudeReader, path: Path, result: ReadResult) -> None:
+        self.path, self.result, self.stem = path, result, path.stem
+        self.meta = result.cursor.meta
+        self.subagent = path.parent.name == "subagents"
+        self.rows, self.spans = result.rows, result.spans
+        self.pricing, self.limit = reader.pricing, reader.limits
+        # the span of the last row's session and agent (a file's rows rarely change them)
+        self.session: str | None = None
+        self.span_agent: str | None = None
+        self.span = ["", ""]
+
+    @property
+    def agent(self) -> str | None:
+        """The agent this file's spend belongs to: a subagent's, once its prompt is read."""
+        return self.meta.get("agent") if self.subagent else None
+
+    def threshold(self, model: str) -> int | None:
+        """The prompt size above which `model` is priced at its long-context tier."""
+        found = None
+        if self.pricing is not None:
+            price = self.pricing.lookup(model)
+            if price is not None and price.long is not None:
+                found = price.long_threshold
+        self.limit[model] = found
+        return found
+
+    def move_span(self, session: str, agent: str | None, ts: str) -> list[str]:
+        """Make (session, agent) the current span, widened to `ts`."""
+        self.session, self.span_agent = session, agent
+        span = self.spans.get(group := (HARNESS, session, agent or ""))
+        if span is None:
+            span = self.spans[group] = [ts, ts]
+        elif ts < span[0]:
+            span[0] = ts
+        elif ts > span[1]:
+            span[1] = ts
+        self.span = span
+        return span
+
+    def task(self, tool_input: Any) -> None:
+        """A Task call: the agent it starts, linked by its prompt (see prompt_link)."""
+        if tool_input is not None and tool_input.subagent_type is not None and tool_input.prompt is not None:
+            self.result.labels[prompt_link(tool_input.prompt)] = tool_input.subagent_type
+
+    def add(self, session: str, key: str, model: str | None, ts: str, cwd: str | None, usage: dict) -> None:
+        """A response's report as a row (the general way's; `_read_shaped` inlines it)."""
+        agent = self.agent
+        u = [usage[k] for k in TOKEN_KINDS]
+        if not model:  # tokens of an unnamed model are kept, and priced as unknown
+            model, tier = "unknown", "base"
+        else:
+            threshold = self.limit[model] if model in self.limit else self.threshold(model)
+            tier = "long" if threshold is not None and u[0] + u[2] + u[3] + u[4] > threshold else "base"
+        rows = self.rows
+        if rows and rows[-1][2] == key and rows[-1][1] == session:  # (as _read_shaped does)
+            last = rows[-1]
+            self.result.folded += 1
+            first = last[3:9]  # agent, and granularity, time and cwd as first seen
+            rows[-1] = (HARNESS, session, key, first[0], model, tier, *first[3:], *u, None)
+        else:
+            rows.append((HARNESS, session, key, agent, model, tier, "per-message", ts, cwd, *u, None))
+        self.move_span(session, agent, ts)
 
 
 _TASK_TOOLS = ("Task", "Agent")
+_NO_ROW = (None,) * 16
+
+
+def _decode_all(batch: list[bytes], decode: Any, not_this_shape: Any) -> list[Any] | None:
+    """Every line of a batch decoded into `claude_shape.Line`, or None when one does not
+    fit (an empty line, another shape, malformed JSON, invalid UTF-8 anywhere: msgspec
+    checks the UTF-8 of what it keeps, orjson of the whole line)."""
+    try:
+        shaped = list(map(decode, batch))
+    except not_this_shape:
+        return None
+    from itertools import filterfalse
+
+    for line in filterfalse(bytes.isascii, batch):  # (most lines are ASCII: tested in C)
+        if not _utf8(line):
+            return None
+    return shaped
 
 
 def _utf8(line: bytes) -> bool:

@@ -1,5 +1,5 @@
-"""The common Claude Code line with usage, as msgspec decodes it: only the fields the
-reader needs, typed as narrowly as the common case, everything else skipped in C.
+"""The common Claude Code line, as msgspec decodes it: only the fields the reader needs,
+typed as narrowly as the common case, everything else skipped in C.
 
 A line that does not fit (another type anywhere, a negative or non-integer count, a
 number orjson would turn into a float, nesting too deep) fails to decode, and the reader
@@ -19,41 +19,49 @@ from typing import Annotated
 import msgspec
 
 # orjson makes integers past 2**64 - 1 floats (a bad count); bigger bounds than int64's
-# are not supported here, so a count past 2**63 - 1 is read the general way
+# are not supported here, so a count past 2**63 - 1 is read the general way. A null count
+# (0 to the general way) is too: the common line has none, and 0 here saves a test per count.
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
-class CacheSplit(msgspec.Struct):
-    ephemeral_5m_input_tokens: Count | None = None
-    ephemeral_1h_input_tokens: Count | None = None
+# (gc=False: these never form cycles, and a batch makes thousands)
+class CacheSplit(msgspec.Struct, gc=False):
+    ephemeral_5m_input_tokens: Count = 0
+    ephemeral_1h_input_tokens: Count = 0
 
 
-class Usage(msgspec.Struct):
-    input_tokens: Count | None = None
-    output_tokens: Count | None = None
-    cache_read_input_tokens: Count | None = None
-    cache_creation_input_tokens: Count | None = None
+class Usage(msgspec.Struct, gc=False):
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_read_input_tokens: Count = 0
+    cache_creation_input_tokens: Count = 0
     cache_creation: CacheSplit | None = None
 
 
-class Block(msgspec.Struct):
+class TaskInput(msgspec.Struct, gc=False):
+    """A tool call's input; a Task call's names the agent it starts and its prompt."""
+
+    subagent_type: str | None = None
+    prompt: str | None = None
+
+
+class Block(msgspec.Struct, gc=False):
     type: str | None = None
-    name: str | None = None  # of a tool_use block: a Task call is read the general way
+    name: str | None = None  # of a tool_use block
+    input: TaskInput | None = None  # of a tool_use block
 
 
-class Message(msgspec.Struct):
+class Message(msgspec.Struct, gc=False):
     id: str | None = None
     model: str | None = None
     usage: Usage | None = None
-    content: list[Block] | None = None
+    content: list[Block] | str | None = None  # (a user's message: often a string)
 
 
-class Line(msgspec.Struct):
+class Line(msgspec.Struct, gc=False):
     type: str | None = None
     message: Message | None = None
     sessionId: str | None = None
-    requestId: str | None = None
-    uuid: str | None = None
     timestamp: str | None = None
     cwd: str | None = None
 
