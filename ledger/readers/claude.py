@@ -13,6 +13,7 @@ Quirks that decide what is spend:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import filterfalse
 from pathlib import Path
 
 from ..usage import TOKEN_KINDS
@@ -93,7 +94,7 @@ class ClaudeReader:
     def _read_shaped(self, file: _File, before: int, batch: list[bytes], shaped: list[Any]) -> None:
         """A batch whose every line decoded into `claude_shape.Line`: the common lines made
         rows here (their types checked by the decoder, so only values are tested), the rest
-        read by `_general` (an error to name, a subagent's prompt, a Task call)."""
+        read by `_general` (an error to name, a subagent's prompt, no message id)."""
         subagent, agent, meta = file.subagent, file.agent, file.meta
         rows, span, limit = file.rows, file.span, file.limit
         add = rows.append
@@ -316,8 +317,6 @@ def _decode_all(batch: list[bytes], decode: Any, not_this_shape: Any) -> list[An
         shaped = list(map(decode, batch))
     except not_this_shape:
         return None
-    from itertools import filterfalse
-
     for line in filterfalse(bytes.isascii, batch):  # (most lines are ASCII: tested in C)
         if not _utf8(line):
             return None

@@ -1,9 +1,10 @@
 """The common Claude Code line, as msgspec decodes it: only the fields the reader needs,
 typed as narrowly as the common case, everything else skipped in C.
 
-A line that does not fit (another type anywhere, a negative or non-integer count, a
-number orjson would turn into a float, nesting too deep) fails to decode, and the reader
-then reads it the general way (orjson and dict lookups), which is the reference: this
+Every line of a batch is decoded at once. A line that does not fit (another type
+anywhere, a negative, null or non-integer count, a number orjson would turn into a float,
+nesting too deep) fails to decode; the reader then reads that batch line by line and such
+a line the general way (orjson and dict lookups), which is the reference: this
 shape only decides how fast a line is read, never what it says. One known difference: a
 number too large for a double in a field burn does not read (e.g. `1e999` in a tool's
 output) is skipped here and rejected by orjson, so such a line counts instead of being
