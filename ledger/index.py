@@ -357,18 +357,11 @@ class Index:
             sessions += [(seq, s) for s in rec["sessions"]]
             # Whose usage a row is: its own session/agent when the record spans several
             # (a launch), else the record's.
-            only = rec["sessions"][0] if len(rec["sessions"]) == 1 else None
-            usage += [
-                (
-                    seq,
-                    r["model"],
-                    r.get("tier"),
-                    r.get("granularity"),
-                    *(r["usage"].get(k) for k in TOKEN_KINDS),
-                    *((r["session"], r.get("agent")) if "session" in r else (only, rec.get("agent"))),
-                )
-                for r in rec["by_model"]
-            ]
+            own = (rec["sessions"][0] if len(rec["sessions"]) == 1 else None, rec.get("agent"))
+            for r in rec["by_model"]:
+                whose = (r["session"], r.get("agent")) if "session" in r else own
+                kinds = map(r["usage"].get, TOKEN_KINDS)  # (map: a generator costs 8 ms a 1,440)
+                usage.append((seq, r["model"], r.get("tier"), r.get("granularity"), *kinds, *whose))
             tags += [(seq, k, v) for k, v in rec["tags"].items()]
             if rec.get("kind") == "attribution":
                 claims += attribution_rows(seq, rec, started)

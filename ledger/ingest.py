@@ -369,7 +369,11 @@ def _sums(row: Any) -> dict[str, int | None]:
 
 def _all_known_or_positive(now: dict[tuple[str, str], Any]) -> bool:
     """No sum below zero (logs never say so; if one did, `_growth` nets it)."""
-    return all(v is None or v >= 0 for sums in now.values() for v in sums)
+    for sums in now.values():
+        for v in sums:
+            if v is not None and v < 0:
+                return False
+    return True
 
 
 def _growth(

@@ -221,11 +221,9 @@ def subject(body: Mapping[str, Any]) -> str:
 def _subject(body: Mapping[str, Any], tokens: int | None) -> str:
     version = body.get("version")
     who = body["persona"] + (f"@{version[3:15]}" if isinstance(version, str) else "")
-    cost = body.get("cost_micros")
-    parts = [who, fmt_usd(cost), f"{tokens if tokens is not None else 'unknown'} tokens"]
-    if body.get("harness"):
-        parts.append(body["harness"])
-    return " ".join(parts)
+    harness = body.get("harness")
+    text = f"{who} {fmt_usd(body.get('cost_micros'))} {tokens if tokens is not None else 'unknown'} tokens"
+    return f"{text} {harness}" if harness else text
 
 
 def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
@@ -234,12 +232,12 @@ def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
     a body holds (strings, integers, booleans, null, lists, objects with string keys)."""
     tokens = total_tokens(usage_of(body.get("by_model") or []))
     cost = body.get("cost_micros")
-    trailers = [
-        f"Burn-Persona: {body['persona']}",
-        f"Burn-Version: {body.get('version') or 'none'}",
-        f"Burn-Cost-Micros: {cost if cost is not None else 'unknown'}",
-        f"Burn-Tokens: {tokens if tokens is not None else 'unknown'}",
-    ]
+    trailers = (
+        f"Burn-Persona: {body['persona']}\n"
+        f"Burn-Version: {body.get('version') or 'none'}\n"
+        f"Burn-Cost-Micros: {cost if cost is not None else 'unknown'}\n"
+        f"Burn-Tokens: {tokens if tokens is not None else 'unknown'}\n"
+    )
     text = b""
     if fast_json:
         import orjson
@@ -250,7 +248,7 @@ def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
             pass
     if not text:
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return b"%s\n\n%s\n\n%s\n" % (_subject(body, tokens).encode(), text, "\n".join(trailers).encode())
+    return b"%s\n\n%s\n\n%s" % (_subject(body, tokens).encode(), text, trailers.encode())
 
 
 def load_record(message: bytes, record_id: str, loads: Any = None) -> dict[str, Any]:
