@@ -105,9 +105,11 @@ class Ledger:
         who = f"burn <{self.host}@burn>".encode()
         packed = len(bodies) >= PACK_BATCH
         prepared = [(commit_message(b, packed), iso_to_epoch(b["started_at"])) for b in bodies]
-        sha1 = None
+        sha1: Any = None
         if packed:
-            from hashlib import sha1  # (write_pack imports it anyway)
+            import hashlib  # (write_pack imports it anyway)
+
+            sha1 = hashlib.sha1
         chain: list[tuple[str, int, bytes]] = []
         old_tip: list[bytes | None] = []
         repo_path = self.home.repo_path

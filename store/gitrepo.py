@@ -295,9 +295,10 @@ def object_id(kind: bytes, raw: bytes, sha1: Callable[[bytes], Any] | None = Non
     for many objects (OpenSSL's is 4x faster per record, but a tenth of a launch to import)."""
     if sha1 is None:
         try:  # CPython's own SHA-1
-            from _sha1 import sha1
+            from _sha1 import sha1 as small
         except ImportError:  # pragma: no cover - a build without it
-            from hashlib import sha1
+            from hashlib import sha1 as small
+        sha1 = small
     return sha1(b"%s %d\0%s" % (kind, len(raw), raw)).hexdigest().encode()
 
 
