@@ -98,19 +98,23 @@ class Ledger:
         record, and, when this process has the index open, goes into it directly instead
         of being read back from the commits by the next catch-up.
         """
-        from burn.store.gitrepo import cas_update, commit_bytes, object_id, write_loose, write_pack
+        from burn.store.gitrepo import cas_update, commit_bytes, init_repo, object_id, write_loose, write_pack
 
         if not bodies:
             return []
         who = f"burn <{self.host}@burn>".encode()
         packed = len(bodies) >= PACK_BATCH
         prepared = [(commit_message(b, packed), iso_to_epoch(b["started_at"])) for b in bodies]
+        sha1: Any = None
+        if packed:
+            import hashlib  # (write_pack imports it anyway)
+
+            sha1 = hashlib.sha1
         chain: list[tuple[str, int, bytes]] = []
         old_tip: list[bytes | None] = []
         repo_path = self.home.repo_path
         with self.home.lock():
-            if not (repo_path / "objects").is_dir():
-                self.specs.repo  # noqa: B018 - creates the repository
+            init_repo(repo_path)
             trees = [self._persona_tree(b.get("version")) for b in bodies]
 
             def build(tip: bytes | None) -> bytes | None:
@@ -122,7 +126,7 @@ class Ledger:
                 for (message, when), tree in zip(prepared, trees, strict=True):
                     raw = commit_bytes(tree, [parent] if parent else [], message, who, when, now)
                     if packed:
-                        parent = object_id(b"commit", raw)
+                        parent = object_id(b"commit", raw, sha1)
                         objects.append((parent, b"commit", raw))
                     else:
                         parent = write_loose(repo_path, b"commit", raw)

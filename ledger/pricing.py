@@ -161,7 +161,7 @@ class PriceTable:
                 raise ValueError(f"{usage_kind} must be a non-negative integer, got {tokens!r}")
             if tokens == 0:
                 continue
-            rate = prices.of(kind)
+            rate = getattr(prices, kind)  # (prices.of, without the call: an ingest prices thousands)
             if rate is None:
                 return None  # tokens of a kind this model has no price for: unknown, never $0
             pico += tokens * rate

@@ -18,6 +18,7 @@ from burn.store.errors import BurnError
 from .money import fmt_usd
 from .usage import (
     GRANULARITIES,
+    TOKEN_KINDS,
     add_usage,
     check_usage,
     coverage,
@@ -91,25 +92,26 @@ def make_body(
 ) -> dict[str, Any]:
     """A checked record body. Raises RecordError naming the field that is wrong."""
     rows = []
+    cost_known = cost_micros is not None
     for i, row in enumerate(by_model or []):
-        where = f"by_model[{i}]"
         model = row.get("model")
         if not isinstance(model, str) or not model:
-            raise RecordError("model must be a non-empty string", field=f"{where}.model")
+            raise RecordError("model must be a non-empty string", field=f"by_model[{i}].model")
         granularity = row.get("granularity", "per-session-aggregate")
         if granularity not in GRANULARITIES:
-            raise RecordError(f"unknown granularity {granularity!r}", field=f"{where}.granularity")
+            raise RecordError(f"unknown granularity {granularity!r}", field=f"by_model[{i}].granularity")
         try:
-            usage = check_usage(row.get("usage", {}), where)
+            usage = check_usage(row.get("usage", {}), f"by_model[{i}]")
         except ValueError as e:
-            raise RecordError(str(e), field=f"{where}.usage") from e
+            raise RecordError(str(e), field=f"by_model[{i}].usage") from e
+        cov = coverage(usage)
         clean = {
             "model": model,
             "tier": row.get("tier", "base"),
             "granularity": granularity,
             "usage": usage,
-            "coverage": coverage(usage),
-            "fidelity": fidelity_class(granularity, usage, cost_micros is not None),
+            "coverage": cov,
+            "fidelity": fidelity_class(granularity, usage, cost_known, cov),
         }
         if row.get("session") is not None:  # a launch record spans sessions and agents:
             clean["session"] = str(row["session"])  # each row says whose it is, so later
@@ -167,69 +169,75 @@ def make_body(
 
 def public(body: Mapping[str, Any], record_id: str) -> dict[str, Any]:
     """The record as every command shows it (DESIGN section 4), derived fields added."""
-    rows = body.get("by_model") or []
-    usage = add_usage(r["usage"] for r in rows)
-    models = sorted({r["model"] for r in rows})
-    version = body.get("version")
-    cost = body.get("cost_micros")
+    get = body.get  # (an ingest or a rebuild makes thousands: every lookup counts)
+    rows = get("by_model") or []
+    usage = usage_of(rows)
+    version = get("version")
+    cost = get("cost_micros")
     out = {
-        "schema": body.get("schema", SCHEMA),
+        "schema": get("schema", SCHEMA),
         "id": record_id,
-        "persona": body.get("persona"),
+        "persona": get("persona"),
         "version": version,
         "version_short": version[3:15] if isinstance(version, str) else None,
-        "source": body.get("source"),
-        "harness": body.get("harness"),
-        "host": body.get("host"),
-        "started_at": body.get("started_at"),
-        "ended_at": body.get("ended_at"),
-        "duration_ms": body.get("duration_ms"),
-        "exit_code": body.get("exit_code"),
-        "parent": body.get("parent"),
-        "sessions": body.get("sessions", []),
-        "models": models,
+        "source": get("source"),
+        "harness": get("harness"),
+        "host": get("host"),
+        "started_at": get("started_at"),
+        "ended_at": get("ended_at"),
+        "duration_ms": get("duration_ms"),
+        "exit_code": get("exit_code"),
+        "parent": get("parent"),
+        "sessions": get("sessions", []),
+        "models": sorted({r["model"] for r in rows}),
         "usage": usage,
         "total_tokens": total_tokens(usage),
         "by_model": rows,
         "cost_micros": cost,
         "cost_usd": cost / 1_000_000 if isinstance(cost, int) else None,
-        "pricing": body.get("pricing"),
-        "fidelity": body.get("fidelity"),
-        "tags": body.get("tags", {}),
-        "commit": body.get("commit"),  # the commit an attribution record is about
+        "pricing": get("pricing"),
+        "fidelity": get("fidelity"),
+        "tags": get("tags", {}),
+        "commit": get("commit"),  # the commit an attribution record is about
     }
     for k, v in body.items():  # fields added later survive a read by an older burn
-        out.setdefault(k, v)
+        if k not in out:
+            out[k] = v
     return out
 
 
+def usage_of(rows: list[dict[str, Any]]) -> dict[str, int | None]:
+    """The usage of a record's rows, summed (add_usage; one row, the common case, copied)."""
+    if len(rows) == 1:
+        one = rows[0]["usage"]
+        return {k: one.get(k) for k in TOKEN_KINDS}
+    return add_usage(r["usage"] for r in rows)
+
+
 def subject(body: Mapping[str, Any]) -> str:
-    return _subject(body, total_tokens(add_usage(r["usage"] for r in body.get("by_model") or [])))
+    return _subject(body, total_tokens(usage_of(body.get("by_model") or [])))
 
 
 def _subject(body: Mapping[str, Any], tokens: int | None) -> str:
     version = body.get("version")
     who = body["persona"] + (f"@{version[3:15]}" if isinstance(version, str) else "")
-    cost = body.get("cost_micros")
-    parts = [who, fmt_usd(cost), f"{tokens if tokens is not None else 'unknown'} tokens"]
-    if body.get("harness"):
-        parts.append(body["harness"])
-    return " ".join(parts)
+    harness = body.get("harness")
+    text = f"{who} {fmt_usd(body.get('cost_micros'))} {tokens if tokens is not None else 'unknown'} tokens"
+    return f"{text} {harness}" if harness else text
 
 
 def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
     """`fast_json`: the body serialised by orjson (for a batch: importing it costs more
     than one record), which writes what json.dumps below writes, byte for byte, for all
     a body holds (strings, integers, booleans, null, lists, objects with string keys)."""
-    usage = add_usage(r["usage"] for r in body.get("by_model") or [])
-    tokens = total_tokens(usage)
+    tokens = total_tokens(usage_of(body.get("by_model") or []))
     cost = body.get("cost_micros")
-    trailers = [
-        f"Burn-Persona: {body['persona']}",
-        f"Burn-Version: {body.get('version') or 'none'}",
-        f"Burn-Cost-Micros: {cost if cost is not None else 'unknown'}",
-        f"Burn-Tokens: {tokens if tokens is not None else 'unknown'}",
-    ]
+    trailers = (
+        f"Burn-Persona: {body['persona']}\n"
+        f"Burn-Version: {body.get('version') or 'none'}\n"
+        f"Burn-Cost-Micros: {cost if cost is not None else 'unknown'}\n"
+        f"Burn-Tokens: {tokens if tokens is not None else 'unknown'}\n"
+    )
     text = b""
     if fast_json:
         import orjson
@@ -240,7 +248,7 @@ def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
             pass
     if not text:
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return b"%s\n\n%s\n\n%s\n" % (_subject(body, tokens).encode(), text, "\n".join(trailers).encode())
+    return b"%s\n\n%s\n\n%s" % (_subject(body, tokens).encode(), text, trailers.encode())
 
 
 def load_record(message: bytes, record_id: str, loads: Any = None) -> dict[str, Any]:

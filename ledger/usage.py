@@ -62,8 +62,12 @@ def add_usage(rows: Iterable[Mapping[str, int | None]]) -> Usage:
 
 def total_tokens(usage: Mapping[str, int | None]) -> int | None:
     """Billed tokens (reasoning is inside output), or None when nothing is known."""
-    known = [usage.get(k) for k in BILLED_KINDS if usage.get(k) is not None]
-    return sum(v for v in known if v is not None) if known else None
+    total = None
+    for k in BILLED_KINDS:
+        v = usage.get(k)
+        if v is not None:
+            total = (0 if total is None else total) + v  # (as sum() would)
+    return total
 
 
 def coverage(usage: Mapping[str, int | None]) -> dict[str, bool]:
@@ -77,9 +81,12 @@ def coverage(usage: Mapping[str, int | None]) -> dict[str, bool]:
     }
 
 
-def fidelity_class(granularity: str, usage: Mapping[str, int | None], cost_known: bool) -> str:
-    """Classify one usage row (docs/records.md has the table)."""
-    cov = coverage(usage)
+def fidelity_class(
+    granularity: str, usage: Mapping[str, int | None], cost_known: bool, cov: dict[str, bool] | None = None
+) -> str:
+    """Classify one usage row (docs/records.md has the table); `cov`: its coverage, if known."""
+    if cov is None:
+        cov = coverage(usage)
     if not any(cov.values()):
         return "cost-only" if cost_known else "partial"
     if granularity == "per-session-aggregate":
@@ -91,9 +98,12 @@ def fidelity_class(granularity: str, usage: Mapping[str, int | None], cost_known
     return "partial"
 
 
+_FIDELITY_ORDER = {c: i for i, c in enumerate(FIDELITY_CLASSES)}
+
+
 def worst_fidelity(classes: Iterable[str]) -> str:
     """A record is as faithful as its least faithful row."""
-    order = {c: i for i, c in enumerate(FIDELITY_CLASSES)}
+    order = _FIDELITY_ORDER
     worst = "full"
     for c in classes:
         if order[c] > order[worst]:
