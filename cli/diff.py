@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from .options import apply, ledger
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 if TYPE_CHECKING:
     import click

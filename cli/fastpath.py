@@ -13,14 +13,16 @@ the same values. `BURN_FASTPATH=0` turns it off.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
-# A parameter in fastspec.SPECS: (dest, kind, option strings, conversion, default).
-# kind: "arg" (one value; default None when optional), "req" (one value, required),
-# "args" (nargs=-1, must be the last positional), "flag", "value", "multi" (repeatable).
-# conversion: None (text), "int", ("choice", values), ("intrange", min, max), or "click"
-# (only click can convert it: such a parameter on the command line sends it to click).
-Param = tuple[str, str, tuple[str, ...], Any, Any]
+    # A parameter in fastspec.SPECS: (dest, kind, option strings, conversion, default).
+    # kind: "arg" (one value; default None when optional), "req" (one value, required),
+    # "args" (nargs=-1, must be the last positional), "flag", "value", "multi" (repeatable).
+    # conversion: None (text), "int", ("choice", values), ("intrange", min, max), or "click"
+    # (only click can convert it: such a parameter on the command line sends it to click).
+    Param = tuple[str, str, tuple[str, ...], Any, Any]
 
 
 def parse(params: tuple[Param, ...], argv: list[str]) -> dict[str, Any] | None:

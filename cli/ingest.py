@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .options import apply, ledger
 from .render import emit_one
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 if TYPE_CHECKING:
     import click

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from .options import apply, ledger
 from .render import (
@@ -20,6 +19,8 @@ from .render import (
     usd,
     usd_sql,
 )
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 
 def _date(v: str) -> str:

@@ -7,11 +7,14 @@ Importing this module does not import click: the bodies of fast-path commands us
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from .render import FORMATS
 
-F = TypeVar("F", bound=Callable[..., Any])
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 def format_option(formats: tuple[str, ...] = FORMATS) -> Callable[[F], F]:

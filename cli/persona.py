@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .options import apply, ledger
 from .render import Column, count, emit, emit_one, text, usd
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 
 if TYPE_CHECKING:
     import click

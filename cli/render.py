@@ -6,11 +6,15 @@ time budget, so no rich here. JSON listings are `{"schema": 1, "<key>": [...]}`.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Callable, Iterable
-from typing import IO, Any, NamedTuple
+
+from burn.store.tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 FORMATS = ("table", "json", "jsonl", "csv")
 UNKNOWN = "—"
@@ -115,6 +119,8 @@ def emit(
         for r in rows:
             out.write(dumps(r) + "\n")
     elif fmt == "csv":
+        import csv
+
         writer = csv.writer(out, lineterminator="\n")
         rows = list(rows)
         keys = [c.key for c in columns]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .options import apply, ledger
 from .render import Column, count, emit, text, usd
 
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     import click
 
 

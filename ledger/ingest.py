@@ -105,7 +105,7 @@ def _ingest(
     report = IngestReport()
     began = time.time()  # a launch that ends after this may have lines this ingest never lists
     conn = ledger.index.conn()
-    work: list[tuple[Reader, Path]] = []
+    work: list[tuple[Reader, Path | str]] = []
     for harness in harnesses or READERS:
         reader = reader_for(harness)
         if reader is None:

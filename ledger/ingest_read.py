@@ -201,7 +201,10 @@ def _new_part(path: Path) -> None:
 
 
 def changed_files(
-    conn: sqlite3.Connection, work: list[tuple[Reader, Path]], skipped: Counter[str], problems: list[str]
+    conn: sqlite3.Connection,
+    work: list[tuple[Reader, Path | str]],
+    skipped: Counter[str],
+    problems: list[str],
 ) -> tuple[list[tuple[Reader, Path, Cursor]], list[int]]:
     """The files that moved since their cursor (a file unchanged is not even opened), with
     the bytes each has to read."""
@@ -212,7 +215,7 @@ def changed_files(
     for reader, path in work:
         row = cursors.get(str(path))
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError as e:
             skipped["vanished file"] += 1
             gone = "vanished before it was read" if isinstance(e, FileNotFoundError) else "cannot stat"
@@ -222,7 +225,7 @@ def changed_files(
         if row and st.st_ino == row[0] and st.st_size == row[1] == row[2]:
             continue
         cursor = Cursor(row[0], row[1], row[2], json.loads(row[3] or "{}")) if row else Cursor()
-        jobs.append((reader, path, cursor))
+        jobs.append((reader, Path(path), cursor))
         start = cursor.offset if st.st_ino == cursor.inode and st.st_size >= cursor.offset else 0
         weights.append(st.st_size - start)
     return jobs, weights

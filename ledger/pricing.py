@@ -42,11 +42,15 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from burn.store.errors import BurnError, json_problem
+from burn.store.tuples import NamedTuple
 
 from .usage import PROMPT_KINDS  # a request's prompt decides its long-context tier
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA = 1
 FILENAME = "prices.json"

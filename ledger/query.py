@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
 
 from burn.store.errors import AmbiguousVersion, BurnError, UsageError
+from burn.store.tuples import NamedTuple
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # filter key -> records column (plain equality / glob)
 COLUMNS = {

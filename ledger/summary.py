@@ -8,13 +8,16 @@ whose model has no price adds to `unpriced_records`, never to the cost as $0.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from burn.store.errors import UsageError
 
 from .ledger import Ledger
 from .query import Query, compile_query
 from .usage import TOKEN_KINDS
+
+TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # group key -> SQL over records r (and u for usage rows)
 GROUPS = {

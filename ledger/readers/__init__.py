@@ -100,8 +100,8 @@ class Reader(Protocol):
         """Where this harness keeps its logs (its own env var, else its default)."""
         ...
 
-    def files(self, root: Path) -> Iterator[Path]:
-        """Every log file under a root."""
+    def files(self, root: Path) -> Iterator[Path | str]:
+        """Every log file under a root (a path as a string is made a Path once it is read)."""
         ...
 
     def read(self, path: Path, cursor: Cursor) -> ReadResult:
@@ -119,6 +119,11 @@ def env_root(var: str, default: str) -> Path:
 
 
 def find(base: Path, match: Callable[[str], bool], unreadable: list[str]) -> list[Path]:
+    """`find_paths` as Path objects."""
+    return [Path(p) for p in find_paths(base, match, unreadable)]
+
+
+def find_paths(base: Path, match: Callable[[str], bool], unreadable: list[str]) -> list[str]:
     """Files under `base` whose names match, sorted as strings. A directory that cannot be
     listed is noted in `unreadable` and the walk goes on (Path.rglob would skip it
     silently); a missing one is not an error (a harness never installed, a directory
@@ -145,4 +150,4 @@ def find(base: Path, match: Callable[[str], bool], unreadable: list[str]) -> lis
             elif match(entry.name):
                 found.append(entry.path)
     found.sort()
-    return [Path(p) for p in found]
+    return found  # (strings: making a Path of each costs most of a listing with nothing new)

@@ -17,7 +17,7 @@ from itertools import filterfalse
 from pathlib import Path
 
 from ..usage import TOKEN_KINDS
-from . import Cursor, ReadResult, env_root, find
+from . import Cursor, ReadResult, env_root, find_paths
 from .lines import line_batches, problem, start
 
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
@@ -49,10 +49,10 @@ class ClaudeReader:
             return [Path(p).expanduser() for p in env.split(",") if p.strip()]
         return [env_root("CLAUDE_CONFIG_DIR", "~/.claude"), Path("~/.config/claude").expanduser()]
 
-    def files(self, root: Path) -> Iterator[Path]:
+    def files(self, root: Path) -> Iterator[Path | str]:
         # sorted: `<session>.jsonl` comes before `<session>/subagents/...` ('.' < '/'),
         # so a Task call's agent name is known before its subagent's spend is read
-        yield from find(root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable)
+        yield from find_paths(root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable)
 
     def prepare(self, pricing: Any = None) -> None:
         """Import what reading needs (before a helper process is forked to read too), and
