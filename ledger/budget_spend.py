@@ -1,7 +1,7 @@
 """Spend of one persona in calendar windows, placed where it happened (for budgets).
 
 A record is re-priced with the current table. When the per-turn usage of its sessions is
-still in the index (`seen`) and adds up to exactly the record, and no other record holds
+still in the index (`responses`) and adds up to exactly the record, and no other record holds
 those sessions, each turn counts at its own time — so a launch that spans midnight counts
 on both days. Otherwise the record counts whole at its start. A reported cost counts as
 reported; an unknown one (an unpriced model, or a launch in which no session was found)
@@ -113,15 +113,14 @@ def _turns(conn: sqlite3.Connection, harness: str, mine: list[Any]) -> list[Any]
     names = sorted({s for _m, _t, s, _u in mine})
     if not names or None in names:
         return None
-    cols = ", ".join(TOKEN_KINDS)
+    from .responses import COUNTS, load
+
     turns = []
     for session in names:
+        state = load(conn, [(harness, session)]).get((harness, session), {})
         turns += [
-            (_epoch(ts), model, tier or "base", dict(zip(TOKEN_KINDS, raw, strict=True)))
-            for ts, model, tier, *raw in conn.execute(
-                f"SELECT ts, model, tier, {cols} FROM seen WHERE harness = ? AND session = ?",
-                (harness, session),
-            )
+            (_epoch(v[4]), v[1], v[2] or "base", dict(zip(TOKEN_KINDS, v[COUNTS], strict=True)))
+            for v in state.values()  # (VALUES: agent, model, tier, granularity, ts, ...)
         ]
     for kind in TOKEN_KINDS:
         if sum(u[kind] or 0 for *_x, u in turns) != sum(u[kind] or 0 for *_x, u in mine):

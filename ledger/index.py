@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not imported: start-up)
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -53,12 +53,10 @@ CREATE TABLE attributions(seq INTEGER NOT NULL, repo TEXT, commit_sha TEXT, laun
 -- Ingest state. A cache of what the logs said, rebuilt by re-reading them: what was
 -- recorded is always summed from the records, so losing these never double counts.
 CREATE TABLE cursors(path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, "offset" INTEGER, meta TEXT);
--- `seen` without a rowid: one b-tree in key order, which ingest sums session by session.
-CREATE TABLE seen(harness TEXT NOT NULL, session TEXT NOT NULL, key TEXT NOT NULL, agent TEXT,
-  model TEXT, tier TEXT, granularity TEXT, ts TEXT, cwd TEXT,
-  input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER,
-  cache_write_5m_tokens INTEGER, cache_write_1h_tokens INTEGER, reasoning_tokens INTEGER,
-  cost_micros INTEGER, PRIMARY KEY (harness, session, key)) WITHOUT ROWID;
+-- What the logs say, one row per session: its responses as one JSON object (see
+-- ledger/responses.py).
+CREATE TABLE responses(harness TEXT NOT NULL, session TEXT NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (harness, session));
 CREATE TABLE labels(harness TEXT NOT NULL, link TEXT NOT NULL, name TEXT NOT NULL,
   PRIMARY KEY (harness, link));
 -- Sessions whose logs moved since their growth was last recorded (agent '' = none).
@@ -83,7 +81,7 @@ INDEX_DDL = (
     "CREATE INDEX attributions_commit ON attributions(commit_sha)",
     "CREATE INDEX attributions_launch ON attributions(launch_id)",
 )
-INGEST_TABLES = ("cursors", "seen", "labels", "dirty")
+INGEST_TABLES = ("cursors", "responses", "labels", "dirty")
 INDEXES = tuple(stmt.split()[2] for stmt in INDEX_DDL)
 BULK_LOAD = 5000  # commits in one catch-up above which indexes are rebuilt after the load
 FAST_JSON_FROM = 8  # commits in one catch-up from which orjson parses them
@@ -199,10 +197,16 @@ class Index:
         except sqlite3.DatabaseError:
             return
         try:
-            for table in INGEST_TABLES:
-                conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
+            # All of it or none: cursors carried without the responses they read would
+            # leave those responses unknown (an older schema kept them in another table).
+            def ddl(db: str, table: str) -> Any:
+                return conn.execute(f"SELECT sql FROM {db}.sqlite_master WHERE name = ?", (table,)).fetchone()
+
+            if all(ddl("old", table) == ddl("main", table) for table in INGEST_TABLES):
+                for table in INGEST_TABLES:
+                    conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
         except sqlite3.DatabaseError:
-            pass  # another schema, or damaged: the logs will be read again
+            pass  # damaged: the logs will be read again
         finally:
             conn.execute("DETACH DATABASE old")
 

@@ -1,6 +1,6 @@
 """`burn ingest`: read harness logs incrementally and record every token exactly once.
 
-For each log file changed since its cursor, the reader's events update `seen` (per
+For each log file changed since its cursor, the reader's rows update `responses` (per
 harness, session and response key: the last report of a response wins). Then, for every
 session touched, what the logs now say — summed per agent, model and tier — is compared
 with what the ledger already holds for that session (summed from the records, never from
@@ -18,10 +18,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import stamps
-from .ingest_read import _UPSERT_SEEN as _UPSERT_SEEN
+from . import responses, stamps
 from .ingest_read import ReadTotals, changed_files, read_logs
-from .ingest_read import _seen_row as _seen_row
 from .ledger import Ledger
 from .readers import Reader
 from .record import make_body
@@ -30,6 +28,8 @@ from .usage import TOKEN_KINDS
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
     from typing import Any
+
+    from .responses import Session, Sums
 
 # harness -> "module:Class"; imported only when that harness is ingested
 READERS = {
@@ -133,13 +133,13 @@ def _ingest(
 
     totals = ReadTotals()
     if sum(weights) < BIG_READ:
-        read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
+        totals.sums = read_logs(conn, jobs, weights, pricing, totals, step)
         return _record(ledger, conn, report, totals, pricing, began)
     # A big read is checkpointed by a thread while the recording goes on (see Checkpoint)
     conn.execute("PRAGMA wal_autocheckpoint=0")
     checkpoint = Checkpoint(ledger.index.path)
     try:
-        read_logs(conn, jobs, weights, pricing, ledger.home.root, totals, step)
+        totals.sums = read_logs(conn, jobs, weights, pricing, totals, step)
         checkpoint.start()
         return _record(ledger, conn, report, totals, pricing, began)
     finally:
@@ -184,7 +184,7 @@ def _record(
     if todo.free or settle:
         if pricing is None and (todo.free or any(groups for _s, _w, groups in settle)):
             pricing = _price_table(ledger)  # (left by an ingest stopped before recording)
-        growth = Growth(ledger, conn)
+        growth = Growth(ledger, conn, totals.sums)
         for stamp, why, groups in settle:
             bodies.append(launch_body(ledger, conn, stamp, why, groups, pricing, growth))
         bodies += growth.records(todo.free, pricing)
@@ -204,16 +204,9 @@ def _record(
 # (SQL's sum() is NULL when no row knows a kind: unknown stays None, with no count beside)
 _SUMS = ", ".join(f"sum({k})" for k in TOKEN_KINDS)
 
-# What the logs say (`seen`) and what the ledger holds (usage rows of its records) for every
-# session to settle, per agent, model and tier, in one query each (not one per session: a
-# cold ingest settles thousands). `dirty` names "no agent" as '' where the tables hold
-# NULL. `seen` is read whole for each session (the agent is not in its key) and the groups
-# not to settle are dropped after.
-_NOW = f"""
-SELECT s.harness, s.session, s.agent, s.model, s.tier, min(s.granularity), max(s.cwd), {_SUMS}
-FROM (SELECT DISTINCT harness, session FROM dirty) d
-  JOIN seen s ON s.harness = d.harness AND s.session = d.session
-GROUP BY s.harness, s.session, s.agent, s.model, s.tier"""
+# What the ledger holds (usage rows of its records) for every session to settle, per
+# agent, model and tier, in one query (not one per session: a cold ingest settles
+# thousands). `dirty` names "no agent" as '' where the tables hold NULL.
 _RECORDED = f"""
 SELECT d.harness, d.session, d.agent, u.model, u.tier, {_SUMS}
 FROM dirty d JOIN usage u ON u.session = d.session AND u.agent IS nullif(d.agent, '')
@@ -225,21 +218,6 @@ SELECT d.harness, d.session, r.persona, r.version, r.source, r.launch_id, r.pare
 FROM (SELECT DISTINCT harness, session FROM dirty) d
   JOIN usage u ON u.session = d.session JOIN records r ON r.seq = u.seq AND r.harness IS d.harness
 WHERE r.launch_id IS NOT NULL ORDER BY r.seq"""
-
-
-SUMS_CACHE_KB = 16 << 10  # page cache for _NOW (the connection's own is SQLite's 2 MB)
-
-
-def _fetch(conn: sqlite3.Connection, sql: str) -> list[Any]:
-    """All rows of `sql` with a bigger page cache meanwhile: _NOW sorts tens of thousands
-    of `seen` rows, and with 2 MB the sort spills to a temporary file (a cold ingest's
-    29k rows: 54 -> 44 ms)."""
-    (before,) = conn.execute("PRAGMA cache_size").fetchone()
-    conn.execute(f"PRAGMA cache_size = -{SUMS_CACHE_KB}")
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 WAL_AUTOCHECKPOINT = 1000  # pages: SQLite's default, which the index connection keeps
@@ -281,21 +259,26 @@ class Growth:
     """For every session and agent in `dirty`: what the logs say beyond what the ledger
     holds (see `rows`), and the records that hold it (`records`)."""
 
-    def __init__(self, ledger: Ledger, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, ledger: Ledger, conn: sqlite3.Connection, summed: dict[Session, Sums] | None = None
+    ) -> None:
+        """`summed`: what the sessions this ingest has just read add up to (see
+        ingest_read.read_logs); any other session to settle is summed from the index."""
         self.ledger = ledger
         self.now: dict[Group, dict[tuple[str, str], Any]] = {}
         self.meta: dict[Group, list[Any]] = {}
-        for harness, session, agent, model, tier, granularity, cwd, *sums in _fetch(conn, _NOW):
-            group = (harness, session, agent)
-            self.now.setdefault(group, {})[(model, tier)] = sums
-            m = self.meta.get(group)
-            if m is None:
-                self.meta[group] = [granularity, cwd]
-            else:  # min(granularity), max(cwd) over the group, NULLs ignored as SQL does
-                if granularity is not None and (m[0] is None or granularity < m[0]):
-                    m[0] = granularity
-                if cwd is not None and (m[1] is None or cwd > m[1]):
-                    m[1] = cwd
+        sessions = conn.execute("SELECT DISTINCT harness, session FROM dirty").fetchall()
+        known = dict(summed or {})
+        for s, state in responses.load(conn, [s for s in sessions if s not in known]).items():
+            known[s] = responses.sums(state)
+        for harness, session in sessions:
+            if (harness, session) not in known:
+                continue
+            totals, meta = known[(harness, session)]
+            for (agent, model, tier), sums in totals.items():
+                self.now.setdefault((harness, session, agent), {})[(model, tier)] = sums
+            for agent, m in meta.items():
+                self.meta[(harness, session, agent)] = m
         self.recorded: dict[Group, dict[tuple[str, str], Any]] = {}
         for harness, session, agent, model, tier, *sums in conn.execute(_RECORDED):
             self.recorded.setdefault((harness, session, agent or None), {})[(model, tier)] = sums

@@ -1,15 +1,14 @@
 """The reading half of `burn ingest`: which log files moved, what they say, and storing it.
 
-Each file changed since its cursor is read by its harness's reader; its events become one
-`seen` row per response (per harness, session and response key: the last report wins,
-the agent, time and cwd stay as first seen) and one time span per session and agent to
-settle (`dirty`). All of it, with the files' new cursors, lands in one transaction.
+Each file changed since its cursor is read by its harness's reader into rows, one per
+report of a response, and one time span per session and agent to settle (`dirty`). The
+rows are folded session by session into what the logs say (`responses`: per response key
+the last report wins, the agent, time and cwd stay as first seen). All of it, with the
+files' new cursors, lands in one transaction.
 
 With many bytes to read, a forked helper process reads the last part of the files while
-this one reads the first (see `parallel`). The helper writes its `seen` rows into a
-scratch SQLite file that this process copies with one SQL statement, in order, after its
-own rows: the rows never pass through Python here, so both processes turn text into rows
-and the remaining serial step is SQLite's own.
+this one reads the first (see `parallel`) and folds its rows itself: it sends one folded
+state per session, which this process applies after its own.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from . import responses
 from .parallel import map_in_order
 from .readers import Cursor, Reader, Span, UsageEvent
 from .usage import TOKEN_KINDS
@@ -29,34 +29,18 @@ TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/t
 if TYPE_CHECKING:
     from typing import Any
 
+    from .responses import Session, States, Sums
+
+    Part = tuple[bytes, Sums]  # a session the helper read: its stored state, and its sums
+
 # Bytes to read in one ingest above which a second process reads part of the files.
 PARALLEL_BYTES = 8 << 20
-# The helper's part of those bytes: a little over half, as this process also stores its own
-# rows and then the helper's (measured: with 0.47, this process read on 0.1-0.3 s after the
-# helper was done, 100k-line tree, CPU of each from rusage).
-HELPER_SHARE = 0.52
+# The helper's part of those bytes: a little under half, as it also stores and sums the
+# sessions it read and sends them (measured, 100k-line tree: with 0.52 this process waited
+# ~80 ms for the helper, with 0.44 the helper for it; 0.47 read fastest).
+HELPER_SHARE = 0.47
 
 Key = tuple[str, str, str]  # harness, session, response key; or harness, session, agent
-
-# The last report of a response wins (its output count is final); its agent and first
-# timestamp stay as first seen, so a replay in a subagent file moves nothing.
-_UPSERT_SEEN = (
-    "INSERT INTO seen VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT (harness, session, key) DO UPDATE SET model = excluded.model, tier = excluded.tier,"
-    " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
-    " cache_read_tokens = excluded.cache_read_tokens,"
-    " cache_write_5m_tokens = excluded.cache_write_5m_tokens,"
-    " cache_write_1h_tokens = excluded.cache_write_1h_tokens,"
-    " reasoning_tokens = excluded.reasoning_tokens, cost_micros = excluded.cost_micros"
-)
-# The same for the helper's rows, in the order it wrote them (WHERE: SQLite's upsert syntax).
-_UPSERT_SEEN_FROM_PART = _UPSERT_SEEN.replace(
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "SELECT * FROM part.seen WHERE true ORDER BY rowid"
-)
-_PART_TABLE = (
-    "CREATE TABLE seen(harness, session, key, agent, model, tier, granularity, ts, cwd,"
-    f" {', '.join(TOKEN_KINDS)}, cost_micros)"
-)
 
 
 def _seen_row(ev: UsageEvent, pricing: Any) -> tuple[Any, ...]:
@@ -84,12 +68,13 @@ class FileRead:
         skipped: Counter[str],
         problems: list[str],
         labels: dict[str, str],
-        rows: list[tuple[Any, ...]] | None,  # one per response; None: in the helper's scratch file
+        rows: list[tuple[Any, ...]] | None,  # one per report; None: folded into `states`
         spans: dict[Key, Span],  # (harness, session, agent or '') -> first and last timestamp
     ) -> None:
         self.harness, self.path, self.cursor = harness, path, cursor
         self.lines, self.events, self.skipped, self.problems = lines, events, skipped, problems
         self.labels, self.rows, self.spans = labels, rows, spans
+        self.parts: dict[Session, Part] | None = None  # the helper's rows, folded (see read_logs)
 
 
 class ReadTotals:
@@ -102,6 +87,7 @@ class ReadTotals:
     def __init__(self) -> None:
         self.skipped: Counter[str] = Counter()
         self.problems: list[str] = []
+        self.sums: dict[Session, Sums] = {}  # what each session read adds up to
 
 
 def read_logs(
@@ -109,69 +95,70 @@ def read_logs(
     jobs: list[tuple[Reader, Path, Cursor]],
     weights: list[int],
     pricing: Any,
-    scratch: Path,
     totals: ReadTotals,
     progress: Callable[[], None] | None = None,
-) -> None:
-    """Read `jobs` (files with the cursors to read them from) and store what they say."""
+) -> dict[Session, Sums]:
+    """Read `jobs` (files with the cursors to read them from) and store what they say;
+    return what each session they touched adds up to (see `responses.sums`)."""
     if not jobs:
-        return
+        return {}
     for reader in {id(job[0]): job[0] for job in jobs}.values():
         prepare = getattr(reader, "prepare", None)
         if prepare is not None:
             prepare(pricing)  # (imports made before the fork are the helper's too)
-    part = scratch / f".ingest-{os.getpid()}.part"
-    if sum(weights) >= PARALLEL_BYTES:  # a helper may read some files: its rows go here
-        _new_part(part)
-        conn.execute("ATTACH DATABASE ? AS part", (str(part),))  # (refused inside a transaction)
 
     def read(job: tuple[Reader, Path, Cursor]) -> FileRead:
         return _read_file(*job, pricing)
 
     def finish(results: list[FileRead]) -> list[FileRead]:  # in the helper, before sending
-        out = sqlite3.connect(part, isolation_level=None)
-        out.execute("PRAGMA journal_mode=OFF")
-        out.execute("BEGIN")
-        for got in results:
-            out.executemany(f"INSERT INTO seen VALUES ({','.join('?' * 16)})", got.rows or [])
-            got.rows = None
-        out.execute("COMMIT")
-        out.close()
+        if results:  # its rows folded by session, stored and summed here (sent with its first file)
+            import orjson
+
+            states: States = {}
+            for got in results:
+                responses.fold(states, got.rows or ())
+                got.rows = None
+            results[0].parts = {
+                s: (orjson.dumps(state), responses.sums(state)) for s, state in states.items()
+            }
         return results
 
     labels: dict[tuple[str, str], str] = {}
     spans: dict[Key, Span] = {}
     cursors: list[tuple[Any, ...]] = []
-    copied = False
-    conn.execute("BEGIN")  # a killed ingest leaves all of what it read, with its cursors, or none
+    read_now: States = {}  # what this process read, in the order it was read
+    parts: dict[Session, Part] = {}  # what the helper read, folded
+    for got in map_in_order(read, jobs, weights, PARALLEL_BYTES, finish, HELPER_SHARE):
+        if progress:
+            progress()
+        totals.files_read += 1
+        totals.lines += got.lines
+        totals.events += got.events
+        totals.skipped.update(got.skipped)
+        totals.problems += got.problems[: max(0, 50 - len(totals.problems))]
+        if got.rows is not None:
+            responses.fold(read_now, got.rows)
+        elif got.parts is not None:
+            parts = got.parts
+        for link, name in got.labels.items():
+            labels[(got.harness, link)] = name
+        for group, (first, last) in got.spans.items():
+            span = spans.get(group)
+            if span is None:
+                spans[group] = [first, last]
+            else:
+                span[0], span[1] = min(span[0], first), max(span[1], last)
+        cursors.append((got.path, *got.cursor))
+    # A killed ingest leaves all of what it read, with its cursors, or none. (IMMEDIATE: it
+    # reads the states before it writes them, and no other writer may come in between.)
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        for got in map_in_order(read, jobs, weights, PARALLEL_BYTES, finish, HELPER_SHARE):
-            if progress:
-                progress()
-            totals.files_read += 1
-            totals.lines += got.lines
-            totals.events += got.events
-            totals.skipped.update(got.skipped)
-            totals.problems += got.problems[: max(0, 50 - len(totals.problems))]
-            if got.rows is not None:
-                conn.executemany(_UPSERT_SEEN, got.rows)
-            elif not copied:  # the helper's rows, after all of this process's, in its order
-                conn.execute(_UPSERT_SEEN_FROM_PART)
-                copied = True
-            for link, name in got.labels.items():
-                labels[(got.harness, link)] = name
-            for group, (first, last) in got.spans.items():
-                span = spans.get(group)
-                if span is None:
-                    spans[group] = [first, last]
-                else:
-                    span[0], span[1] = min(span[0], first), max(span[1], last)
-            cursors.append((got.path, *got.cursor))
+        sums = _store_states(conn, read_now, parts)
         conn.executemany(
             "INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", [(*k, v) for k, v in labels.items()]
         )
         # Sessions to settle: an event marks the agent it came with (a response's agent
-        # stays as first seen in `seen`; a mark that finds no growth records nothing).
+        # stays as first seen; a mark that finds no growth records nothing).
         conn.executemany(
             "INSERT INTO dirty VALUES (?, ?, ?, ?, ?) ON CONFLICT (harness, session, agent) DO UPDATE"
             " SET first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)",
@@ -183,21 +170,31 @@ def read_logs(
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    finally:
-        if part.exists():
-            conn.execute("DETACH DATABASE part")
-            part.unlink()
+    return sums
 
 
-def _new_part(path: Path) -> None:
-    """An empty scratch database for the helper's rows (made here: attached before it fills)."""
-    path.unlink(missing_ok=True)
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=OFF")
-        db.execute(_PART_TABLE)
-    finally:
-        db.close()
+def _store_states(
+    conn: sqlite3.Connection, read_now: States, parts: dict[Session, Part]
+) -> dict[Session, Sums]:
+    """Store every session read: what earlier ingests said of it, then this process's
+    reports, then the helper's; return what each adds up to. A session only the helper
+    read, and no earlier ingest, is stored and summed as the helper sent it."""
+    import orjson
+
+    for session in [s for s in parts if s in read_now]:  # read in part by each process
+        responses.merge(read_now, {session: orjson.loads(parts.pop(session)[0])})
+    states = responses.load(conn, [*read_now, *parts])  # what earlier ingests said
+    for session in [s for s in parts if s in states]:
+        responses.merge(states, {session: orjson.loads(parts.pop(session)[0])})
+    responses.merge(states, read_now)
+    responses.save(conn, states)
+    conn.executemany(
+        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?)",
+        [(*s, data) for s, (data, _sums) in parts.items()],
+    )
+    sums = {s: responses.sums(state) for s, state in states.items()}
+    sums.update((s, part[1]) for s, part in parts.items())
+    return sums
 
 
 def changed_files(
@@ -281,6 +278,6 @@ def _event_rows(events: list[UsageEvent], pricing: Any) -> tuple[list[tuple[Any,
 
 
 def _later(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A response reported again: `_UPSERT_SEEN` in Python (new model, tier, counts and
-    cost; agent, granularity, time and cwd as first seen)."""
+    """A response reported again: new model, tier, counts and cost; agent, granularity,
+    time and cwd as first seen (as responses.fold does)."""
     return (*old[:4], *new[4:6], *old[6:9], *new[9:])

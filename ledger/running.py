@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from . import responses
 from . import stamps as st
 from .ledger import Ledger
 from .record import utc_iso
@@ -30,12 +31,9 @@ def _row(conn: sqlite3.Connection, stamp: st.Stamp, table: Any) -> dict[str, Any
     d = stamp.data
     by_model: dict[tuple[str, str], dict[str, int | None]] = {}
     for harness, session in stamp.claimed():
-        cols = ", ".join(f"sum({k}), count({k})" for k in TOKEN_KINDS)
-        for model, tier, *sums in conn.execute(
-            f"SELECT model, tier, {cols} FROM seen WHERE harness = ? AND session = ? GROUP BY model, tier",
-            (harness, session),
-        ):
-            usage = {k: (sums[2 * i] if sums[2 * i + 1] else None) for i, k in enumerate(TOKEN_KINDS)}
+        state = responses.load(conn, [(harness, session)]).get((harness, session), {})
+        for (_agent, model, tier), sums in responses.sums(state)[0].items():
+            usage = dict(zip(TOKEN_KINDS, sums, strict=True))
             key = (model, tier)
             by_model[key] = add_usage([by_model[key], usage]) if key in by_model else usage
     cost: int | None = 0

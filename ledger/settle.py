@@ -116,8 +116,10 @@ def _harness_fits(stamp: st.Stamp, harness: str) -> bool:
 
 
 def _session_cwd(conn: sqlite3.Connection, harness: str, session: str) -> str | None:
-    row = conn.execute("SELECT max(cwd) FROM seen WHERE harness = ? AND session = ?", (harness, session))
-    return _norm(row.fetchone()[0])
+    from .responses import rows
+
+    cwds = [row[6] for row in rows(conn, harness, session) if row[6] is not None]  # (key, *VALUES)
+    return _norm(max(cwds, default=None))
 
 
 def _norm(path: Any) -> str | None:

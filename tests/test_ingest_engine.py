@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from burn.ledger import Ledger
-from burn.ledger.ingest import _UPSERT_SEEN, _growth, _seen_row
+from burn.ledger import Ledger, responses
+from burn.ledger.ingest import _growth
+from burn.ledger.ingest_read import _seen_row
 from burn.ledger.pricing import load_table
 from burn.ledger.readers import UsageEvent
 from burn.ledger.usage import TOKEN_KINDS
@@ -47,6 +48,10 @@ def test_long_context_is_decided_per_request_not_per_summed_message(burn_home: P
     }
     # two steps of 150k prompt each: summed 300k, but no single request passed 200k
     events = [UsageEvent(key="a", request_prompt=150_000, **common), UsageEvent(key="b", **common)]
-    conn.executemany(_UPSERT_SEEN, [_seen_row(ev, load_table()) for ev in events])  # b: one 300k request
-    tiers = dict(conn.execute("SELECT key, tier FROM seen"))
+    states: responses.States = {}
+    responses.fold(states, [_seen_row(ev, load_table()) for ev in events])  # b: one 300k request
+    conn.execute("BEGIN")
+    responses.save(conn, states)
+    conn.execute("COMMIT")
+    tiers = {key: tier for key, _agent, _model, tier, *_ in responses.rows(conn, "opencode", "s")}
     assert tiers == {"a": "base", "b": "long"}

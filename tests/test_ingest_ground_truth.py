@@ -61,10 +61,13 @@ def burn_totals(burn: Callable[..., Any]) -> dict[str, Any]:
 
 
 def responses(burn_home: Path) -> dict[str, int]:
-    """Responses the index knows (one `seen` row per response key), per harness."""
+    """Responses the index knows (one per response key), per harness."""
     conn = sqlite3.connect(burn_home / "index.sqlite")
     try:
-        return dict(conn.execute("SELECT harness, count(*) FROM seen GROUP BY harness").fetchall())
+        counts: dict[str, int] = {}
+        for harness, data in conn.execute("SELECT harness, data FROM responses"):
+            counts[harness] = counts.get(harness, 0) + len(json.loads(data))
+        return counts
     finally:
         conn.close()
 
@@ -177,6 +180,17 @@ def test_growth_lost_index_and_reindex_keep_the_ground_truth(
     # nothing new: nothing recorded
     again = ingest(burn)
     assert again["records"] == 0
+    # an index of an older layout is rebuilt without its ingest state (cursors carried
+    # without the responses they read would lose growth): the logs are read again
+    conn = sqlite3.connect(burn_home / "index.sqlite")
+    conn.execute("ALTER TABLE responses RENAME TO seen")
+    conn.execute("PRAGMA user_version = 9")
+    conn.commit()
+    conn.close()
+    older = ingest(burn)
+    assert older["records"] == 0 and older["files_read"] == older["files"]
+    assert_matches(burn, full)
+    assert responses(burn_home) == full["responses"]
     # a lost index: the logs are read again, and nothing is counted twice
     (burn_home / "index.sqlite").unlink()
     relost = ingest(burn)
