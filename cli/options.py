@@ -66,7 +66,12 @@ def apply(f: F, *decorators: Callable[[Any], Any]) -> Any:
     return out
 
 
+OPENED: list[Any] = []  # the ledgers commands opened (closed by main before a hard exit)
+
+
 def ledger() -> Any:
     from burn.ledger import Ledger
 
-    return Ledger.open()
+    opened = Ledger.open()
+    OPENED.append(opened)
+    return opened
