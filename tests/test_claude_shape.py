@@ -107,6 +107,9 @@ ODD = {
     "partial split": assistant(cache_creation={"ephemeral_1h_input_tokens": 700}),
     "split not an object": assistant(cache_creation=[1]),
     "escaped Task name": assistant([{"type": "tool_use", "name": "T\\u0061sk", "input": {"prompt": "q"}}]),
+    "escaped Task name with its agent": assistant(
+        [{"type": "tool_use", "name": "T\\u0061sk", "input": {"subagent_type": "reviewer", "prompt": "q"}}]
+    ),
     "Task call": assistant(TASK),
     "content a number": assistant(5),
     "content a string": assistant("text"),
