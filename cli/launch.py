@@ -198,12 +198,9 @@ def _leave(code: int) -> None:
     the launch closed its index connection (so SQLite checkpointed) and its files, its
     tick thread has ended, and stdout and stderr are flushed here; burn registers no
     atexit handler. (mypy's command line leaves the same way, for the same reason.)"""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing more can be said
-            pass
-    os._exit(code)
+    from burn.cli.main import hard_exit  # (imported already: it started this launch)
+
+    hard_exit(code)
 
 
 def _launch(args: Sequence[str]) -> int:
