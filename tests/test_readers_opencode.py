@@ -266,7 +266,7 @@ def test_roots_and_files(monkeypatch: pytest.MonkeyPatch) -> None:
     db = make_db(data_dir() / "opencode.db")
     beta = make_db(data_dir() / "opencode-beta.db")
     (data_dir() / "opencode.db-wal").write_bytes(b"")
-    assert list(reader.files(data_dir())) == [a, db, beta]
+    assert [Path(p) for p in reader.files(data_dir())] == [a, db, beta]  # (some as strings)
     monkeypatch.delenv("OPENCODE_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", "/xdg")
     assert reader.roots() == [Path("/xdg/opencode")]

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..usage import PROMPT_KINDS
-from . import Cursor, ReadResult, UsageEvent, find
+from . import Cursor, ReadResult, UsageEvent, find_paths
 from .lines import skip_with_detail
 
 HARNESS = "opencode"
@@ -72,11 +72,12 @@ class OpenCodeReader:
             return [Path(xdg).expanduser() / "opencode"]
         return [Path("~/.local/share/opencode").expanduser()]
 
-    def files(self, root: Path) -> Iterator[Path]:
+    def files(self, root: Path) -> Iterator[Path | str]:
         # legacy files first, then the db: a message in both ends with the db's report
         base = root / "storage" / "message"  # <session>/<message>.json
-        names = find(base, lambda name: name.endswith(".json"), self.unreadable)
-        yield from (p for p in names if p.parent.parent == base)
+        names = find_paths(base, lambda name: name.endswith(".json"), self.unreadable)
+        top = str(base)  # (strings: see find_paths)
+        yield from (p for p in names if os.path.dirname(os.path.dirname(p)) == top)
         for db in [root / "opencode.db", *sorted(root.glob("opencode-*.db"))]:
             try:
                 if db.is_file():
