@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not imported: start-up)
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -53,10 +53,10 @@ CREATE TABLE attributions(seq INTEGER NOT NULL, repo TEXT, commit_sha TEXT, laun
 -- Ingest state. A cache of what the logs said, rebuilt by re-reading them: what was
 -- recorded is always summed from the records, so losing these never double counts.
 CREATE TABLE cursors(path TEXT PRIMARY KEY, inode INTEGER, size INTEGER, "offset" INTEGER, meta TEXT);
--- What the logs say, one row per session: its responses as one JSON object (see
--- ledger/responses.py).
+-- What the logs say, one row per session: its responses as one JSON object, and their
+-- tally (see ledger/responses.py).
 CREATE TABLE responses(harness TEXT NOT NULL, session TEXT NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY (harness, session));
+  tally BLOB NOT NULL, PRIMARY KEY (harness, session));
 CREATE TABLE labels(harness TEXT NOT NULL, link TEXT NOT NULL, name TEXT NOT NULL,
   PRIMARY KEY (harness, link));
 -- Sessions whose logs moved since their growth was last recorded (agent '' = none).

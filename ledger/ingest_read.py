@@ -29,9 +29,9 @@ TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/t
 if TYPE_CHECKING:
     from typing import Any
 
-    from .responses import Session, States, Sums
+    from .responses import Session, States, Sums, Tally
 
-    Part = tuple[bytes, Sums]  # a session the helper read: its stored state, and its sums
+    Part = tuple[bytes, Tally]  # a session the helper read: its stored state, and its tally
 
 # Bytes to read in one ingest above which a second process reads part of the files.
 PARALLEL_BYTES = 8 << 20
@@ -99,7 +99,7 @@ def read_logs(
     progress: Callable[[], None] | None = None,
 ) -> dict[Session, Sums]:
     """Read `jobs` (files with the cursors to read them from) and store what they say;
-    return what each session they touched adds up to (see `responses.sums`)."""
+    return what each session they touched adds up to (see `responses.totals`)."""
     if not jobs:
         return {}
     for reader in {id(job[0]): job[0] for job in jobs}.values():
@@ -119,7 +119,7 @@ def read_logs(
                 responses.fold(states, got.rows or ())
                 got.rows = None
             results[0].parts = {
-                s: (orjson.dumps(state), responses.sums(state)) for s, state in states.items()
+                s: (orjson.dumps(state), responses.tally(state)) for s, state in states.items()
             }
         return results
 
@@ -178,23 +178,26 @@ def _store_states(
 ) -> dict[Session, Sums]:
     """Store every session read: what earlier ingests said of it, then this process's
     reports, then the helper's; return what each adds up to. A session only the helper
-    read, and no earlier ingest, is stored and summed as the helper sent it."""
+    read, and no earlier ingest, is stored and tallied as the helper sent it; one read
+    before has its tally updated by what changed."""
     import orjson
 
     for session in [s for s in parts if s in read_now]:  # read in part by each process
         responses.merge(read_now, {session: orjson.loads(parts.pop(session)[0])})
-    states = responses.load(conn, [*read_now, *parts])  # what earlier ingests said
-    for session in [s for s in parts if s in states]:
-        responses.merge(states, {session: orjson.loads(parts.pop(session)[0])})
-    responses.merge(states, read_now)
-    responses.save(conn, states)
+    stored: dict[Session, tuple[bytes, Tally]] = {}
+    earlier = responses.load_tallied(conn, [*read_now, *parts])
+    for session, (state, tally) in earlier.items():  # what this ingest read goes after it
+        later = read_now.pop(session) if session in read_now else orjson.loads(parts.pop(session)[0])
+        responses.absorb(state, tally, later)
+        stored[session] = (orjson.dumps(state), tally)
+    for session, state in read_now.items():
+        stored[session] = (orjson.dumps(state), responses.tally(state))
+    stored.update(parts)
     conn.executemany(
-        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?)",
-        [(*s, data) for s, (data, _sums) in parts.items()],
+        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+        [(*s, data, responses.tally_bytes(tally)) for s, (data, tally) in stored.items()],
     )
-    sums = {s: responses.sums(state) for s, state in states.items()}
-    sums.update((s, part[1]) for s, part in parts.items())
-    return sums
+    return {session: responses.totals(tally) for session, (_data, tally) in stored.items()}
 
 
 def changed_files(

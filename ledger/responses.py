@@ -6,7 +6,9 @@ cwd as first seen (so a sidechain replay in a subagent's file moves nothing). A 
 responses are one JSON object in one row, `{key: [agent, model, tier, granularity, ts,
 cwd, input, output, cache read, cache 5m, cache 1h, reasoning, cost]}`, not a row each:
 a cold ingest of 100k lines writes a few hundred rows instead of tens of thousands, and
-what a session adds up to is summed in the process that read it.
+what a session adds up to is summed in the process that read it. Beside the responses a
+row keeps their tally (`tally`), so an ingest that finds a long session grown adds and
+takes away only what changed instead of summing the session again.
 
 Like every ingest table it is a cache of the logs: what was recorded is always summed from
 the records, so losing it only means reading the logs again.
@@ -26,8 +28,13 @@ if TYPE_CHECKING:
     Session = tuple[str, str]  # harness, session
     State = dict[str, list[Any]]  # response key -> VALUES
     States = dict[Session, State]
-    # per (agent, model, tier) each kind's sum; per agent [least granularity, greatest cwd]
-    Sums = tuple[dict[tuple[Any, str, str], list[int | None]], dict[Any, list[Any]]]
+    Group = tuple[Any, str, str]  # agent, model, tier
+    # per group each kind's sum (None: no response knows it); per agent [least granularity,
+    # greatest cwd]
+    Sums = tuple[dict[Group, list[int | None]], dict[Any, list[Any]]]
+    # the same kept as it can be updated: per group [responses, then per kind its sum and
+    # how many responses know it]
+    Tally = tuple[dict[Group, list[int]], dict[Any, list[Any]]]
 
 VALUES = ("agent", "model", "tier", "granularity", "ts", "cwd", *TOKEN_KINDS, "cost_micros")
 COUNTS = slice(6, 6 + len(TOKEN_KINDS))  # the token counts in a response's values
@@ -67,15 +74,20 @@ def merge(states: States, later: States) -> None:
 
 def load(conn: sqlite3.Connection, sessions: Iterable[Session]) -> States:
     """The stored states of `sessions` (a session never seen has none)."""
+    return {session: state for session, (state, _tally) in load_tallied(conn, sessions).items()}
+
+
+def load_tallied(conn: sqlite3.Connection, sessions: Iterable[Session]) -> dict[Session, tuple[State, Tally]]:
+    """The stored states of `sessions`, each with its tally."""
     import orjson
 
-    out: States = {}
+    out = {}
     for harness, session in sessions:
         row = conn.execute(
-            "SELECT data FROM responses WHERE harness = ? AND session = ?", (harness, session)
+            "SELECT data, tally FROM responses WHERE harness = ? AND session = ?", (harness, session)
         ).fetchone()
         if row is not None:
-            out[(harness, session)] = orjson.loads(row[0])
+            out[(harness, session)] = (orjson.loads(row[0]), tally_from_bytes(row[1]))
     return out
 
 
@@ -85,8 +97,8 @@ def save(conn: sqlite3.Connection, states: States) -> None:
 
     dumps = orjson.dumps
     conn.executemany(
-        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?)",
-        [(harness, session, dumps(state)) for (harness, session), state in states.items()],
+        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+        [(*session, dumps(state), tally_bytes(tally(state))) for session, state in states.items()],
     )
 
 
@@ -96,20 +108,19 @@ def rows(conn: sqlite3.Connection, harness: str, session: str) -> list[tuple[Any
     return [(key, *values) for key, values in state.items()]
 
 
-def sums(state: State) -> Sums:
-    """What a session's responses add up to, per (agent, model, tier): each token kind's
-    sum (None when no response knows it); and per agent the least granularity and the
-    greatest cwd (None when none says), as SQL's sum, min and max would give them."""
-    counts: dict[tuple[Any, str, str], list[list[int | None]]] = {}
+def tally(state: State) -> Tally:
+    """A state's tally, from nothing (one Python step per response, to group it; the sums
+    in C)."""
+    by_group: dict[Group, list[list[Any]]] = {}
     meta: dict[Any, list[Any]] = {}
     for values in state.values():
         agent = values[0]
         group = (agent, values[1], values[2])
-        of_group = counts.get(group)
-        if of_group is None:
-            counts[group] = [values[COUNTS]]
+        rows = by_group.get(group)
+        if rows is None:
+            by_group[group] = [values[COUNTS]]
         else:
-            of_group.append(values[COUNTS])
+            rows.append(values[COUNTS])
         m = meta.get(agent)
         granularity, cwd = values[3], values[5]
         if m is None:
@@ -119,13 +130,83 @@ def sums(state: State) -> Sums:
                 m[0] = granularity
             if cwd is not None and (m[1] is None or cwd > m[1]):
                 m[1] = cwd
-    totals = {group: [_sum(kind) for kind in zip(*rows, strict=True)] for group, rows in counts.items()}
-    return totals, meta
+    groups = {}
+    for group, rows in by_group.items():
+        t = [len(rows)]
+        for kind in zip(*rows, strict=True):
+            unknown = kind.count(None)
+            t.append(sum(kind) if not unknown else sum(n for n in kind if n is not None))
+            t.append(len(kind) - unknown)
+        groups[group] = t
+    return groups, meta
 
 
-def _sum(counts: tuple[int | None, ...]) -> int | None:
-    """SQL's sum: of the known counts, None when none is known."""
-    if None not in counts:
-        return sum(counts)  # type: ignore[arg-type]  # (the common case, in C)
-    known = [n for n in counts if n is not None]
-    return sum(known) if known else None
+def count(tally: Tally, values: list[Any], sign: int) -> None:
+    """Add a response's values to `tally` (sign 1), or take them away (-1: a response
+    reported again, before its new report is added; its agent, granularity and cwd stay)."""
+    groups, meta = tally
+    group = (values[0], values[1], values[2])
+    t = groups.get(group)
+    if t is None:
+        t = groups[group] = [0] * (1 + 2 * len(TOKEN_KINDS))
+    t[0] += sign
+    for i, n in enumerate(values[COUNTS], 1):
+        if n is not None:
+            t[2 * i - 1] += sign * n
+            t[2 * i] += sign
+    if t[0] == 0:
+        del groups[group]
+    if sign > 0:
+        m = meta.get(values[0])
+        granularity, cwd = values[3], values[5]
+        if m is None:
+            meta[values[0]] = [granularity, cwd]
+        else:
+            if granularity is not None and (m[0] is None or granularity < m[0]):
+                m[0] = granularity
+            if cwd is not None and (m[1] is None or cwd > m[1]):
+                m[1] = cwd
+
+
+def absorb(state: State, tally: Tally, later: State) -> None:
+    """`merge` for one session whose tally is kept: apply `later` to `state` and `tally`."""
+    for key, values in later.items():
+        old = state.get(key)
+        if old is None:
+            state[key] = values
+            count(tally, values, 1)
+        else:
+            count(tally, old, -1)
+            old[1:3] = values[1:3]
+            old[6:] = values[6:]
+            count(tally, old, 1)
+
+
+def totals(tally: Tally) -> Sums:
+    """What a tally adds up to (see `sums`)."""
+    groups, meta = tally
+    kinds = range(len(TOKEN_KINDS))
+    return {g: [t[2 * i + 1] if t[2 * i + 2] else None for i in kinds] for g, t in groups.items()}, meta
+
+
+def tally_bytes(tally: Tally) -> bytes:
+    import orjson
+
+    groups, meta = tally
+    return orjson.dumps(
+        {"groups": [[*g, *t] for g, t in groups.items()], "meta": [[a, *m] for a, m in meta.items()]}
+    )
+
+
+def tally_from_bytes(data: bytes) -> Tally:
+    import orjson
+
+    raw = orjson.loads(data)
+    return {(g[0], g[1], g[2]): g[3:] for g in raw["groups"]}, {m[0]: m[1:] for m in raw["meta"]}
+
+
+def sums(state: State) -> Sums:
+    """What a session's responses add up to, per (agent, model, tier): each token kind's
+    sum (None when no response knows it); and per agent the least granularity and the
+    greatest cwd (None when none says), as SQL's sum, min and max would give them."""
+    return totals(tally(state))

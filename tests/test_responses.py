@@ -84,7 +84,7 @@ def test_sums_are_what_sql_sums(reports: list) -> None:
 
 def test_states_are_stored_and_read_back(tmp_path: Any) -> None:
     db = sqlite3.connect(tmp_path / "i.sqlite")
-    db.execute("CREATE TABLE responses(harness, session, data, PRIMARY KEY (harness, session))")
+    db.execute("CREATE TABLE responses(harness, session, data, tally, PRIMARY KEY (harness, session))")
     row = ("claude", "s1", "k1", None, "m1", "base", "per-message", "2026-11-20T10:00:00Z", "/a")
     row += (1, 2, 3, 4, 5, None, None)
     states: responses.States = {}
@@ -106,7 +106,7 @@ def test_an_ingest_stores_earlier_then_this_process_then_the_helper(reports: lis
     a, b = sorted(cuts)
     earlier, mine, helpers = reports[:a], reports[a:b], reports[b:]
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE responses(harness, session, data, PRIMARY KEY (harness, session))")
+    db.execute("CREATE TABLE responses(harness, session, data, tally, PRIMARY KEY (harness, session))")
     before: responses.States = {}
     responses.fold(before, earlier)
     responses.save(db, before)
@@ -114,10 +114,29 @@ def test_an_ingest_stores_earlier_then_this_process_then_the_helper(reports: lis
     responses.fold(read_now, mine)
     helper: responses.States = {}
     responses.fold(helper, helpers)
-    parts = {s: (orjson.dumps(state), responses.sums(state)) for s, state in helper.items()}
+    parts = {s: (orjson.dumps(state), responses.tally(state)) for s, state in helper.items()}
     summed = _store_states(db, read_now, parts)
     expected: responses.States = {}
     responses.fold(expected, reports)
     touched = {(r[0], r[1]) for r in mine + helpers}
     assert responses.load(db, expected) == expected
     assert summed == {s: responses.sums(expected[s]) for s in touched}
+
+
+@settings(max_examples=300, deadline=None)
+@given(reports=st.lists(report, max_size=16), cut=st.integers(0, 16))
+def test_a_tally_kept_by_difference_is_the_tally_of_the_whole(reports: list, cut: int) -> None:
+    """What an ingest that finds a session grown keeps: the earlier tally, updated by what
+    the later reports add and change, equals summing every response again."""
+    earlier: responses.States = {}
+    responses.fold(earlier, reports[:cut])
+    later: responses.States = {}
+    responses.fold(later, reports[cut:])
+    whole: responses.States = {}
+    responses.fold(whole, reports)
+    for session, state in whole.items():
+        kept = earlier.get(session, {})
+        tally = responses.tally_from_bytes(responses.tally_bytes(responses.tally(kept)))  # (stored and read)
+        responses.absorb(kept, tally, later.get(session, {}))
+        assert kept == state
+        assert responses.totals(tally) == responses.sums(state)
