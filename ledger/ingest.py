@@ -269,10 +269,7 @@ class Growth:
         self.meta: dict[Group, list[Any]] = {}
         sessions = conn.execute("SELECT DISTINCT harness, session FROM dirty").fetchall()
         known = dict(summed or {})
-        for s, (_state, tally) in responses.load_tallied(
-            conn, [s for s in sessions if s not in known]
-        ).items():
-            known[s] = responses.totals(tally)
+        known.update(responses.load_totals(conn, [s for s in sessions if s not in known]))
         for harness, session in sessions:
             if (harness, session) not in known:
                 continue

@@ -193,10 +193,7 @@ def _store_states(
     for session, state in read_now.items():
         stored[session] = (orjson.dumps(state), responses.tally(state))
     stored.update(parts)
-    conn.executemany(
-        "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-        [(*s, data, responses.tally_bytes(tally)) for s, (data, tally) in stored.items()],
-    )
+    responses.write(conn, stored)
     return {session: responses.totals(tally) for session, (_data, tally) in stored.items()}
 
 

@@ -140,15 +140,21 @@ class PriceTable:
         self._found[model] = found
         return found
 
+    def long_threshold(self, model: str) -> int | None:
+        """The prompt size above which `model` is priced at its long-context tier (None: it
+        has none)."""
+        mp = self.lookup(model)
+        return None if mp is None or mp.long is None else mp.long_threshold
+
     def tier_for(self, model: str, usage: Mapping[str, int | None]) -> str:
         """Return "long" when the request's prompt exceeds the model's long-context threshold."""
-        mp = self.lookup(model)
-        if mp is None or mp.long is None or mp.long_threshold is None:
+        threshold = self.long_threshold(model)
+        if threshold is None:
             return "base"
         prompt = 0
         for kind in PROMPT_KINDS:  # (asked once per response an ingest reads: no generator)
             prompt += usage.get(kind) or 0
-        return "long" if prompt > mp.long_threshold else "base"
+        return "long" if prompt > threshold else "base"
 
     def price(self, model: str, usage: Mapping[str, int | None], tier: str = "base") -> int | None:
         """Integer micro-USD for `usage`, or None when the model or a used kind has no price."""

@@ -68,8 +68,14 @@ def merge(states: States, later: States) -> None:
             if old is None:
                 state[key] = values
             else:
-                old[1:3] = values[1:3]
-                old[6:] = values[6:]
+                _report_again(old, values)
+
+
+def _report_again(old: list[Any], values: list[Any]) -> None:
+    """A response reported again: the last report's model, tier, counts and cost; its
+    agent, granularity, time and cwd as first seen."""
+    old[1:3] = values[1:3]
+    old[6:] = values[6:]
 
 
 def load(conn: sqlite3.Connection, sessions: Iterable[Session]) -> States:
@@ -81,13 +87,25 @@ def load_tallied(conn: sqlite3.Connection, sessions: Iterable[Session]) -> dict[
     """The stored states of `sessions`, each with its tally."""
     import orjson
 
+    found = _select(conn, "data, tally", sessions)
+    return {session: (orjson.loads(data), tally_from_bytes(t)) for session, (data, t) in found.items()}
+
+
+def load_totals(conn: sqlite3.Connection, sessions: Iterable[Session]) -> dict[Session, Sums]:
+    """What the stored sessions add up to, from their tallies alone (no state is read)."""
+    return {
+        session: totals(tally_from_bytes(t)) for session, (t,) in _select(conn, "tally", sessions).items()
+    }
+
+
+def _select(conn: sqlite3.Connection, columns: str, sessions: Iterable[Session]) -> dict[Session, Any]:
     out = {}
     for harness, session in sessions:
         row = conn.execute(
-            "SELECT data, tally FROM responses WHERE harness = ? AND session = ?", (harness, session)
+            f"SELECT {columns} FROM responses WHERE harness = ? AND session = ?", (harness, session)
         ).fetchone()
         if row is not None:
-            out[(harness, session)] = (orjson.loads(row[0]), tally_from_bytes(row[1]))
+            out[(harness, session)] = row
     return out
 
 
@@ -95,10 +113,14 @@ def save(conn: sqlite3.Connection, states: States) -> None:
     """Store `states` whole (each replaces what its session had)."""
     import orjson
 
-    dumps = orjson.dumps
+    write(conn, {session: (orjson.dumps(state), tally(state)) for session, state in states.items()})
+
+
+def write(conn: sqlite3.Connection, stored: dict[Session, tuple[bytes, Tally]]) -> None:
+    """Store sessions already serialised, each with its tally."""
     conn.executemany(
         "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-        [(*session, dumps(state), tally_bytes(tally(state))) for session, state in states.items()],
+        [(*session, data, tally_bytes(t)) for session, (data, t) in stored.items()],
     )
 
 
@@ -114,22 +136,13 @@ def tally(state: State) -> Tally:
     by_group: dict[Group, list[list[Any]]] = {}
     meta: dict[Any, list[Any]] = {}
     for values in state.values():
-        agent = values[0]
-        group = (agent, values[1], values[2])
+        group = (values[0], values[1], values[2])
         rows = by_group.get(group)
         if rows is None:
             by_group[group] = [values[COUNTS]]
         else:
             rows.append(values[COUNTS])
-        m = meta.get(agent)
-        granularity, cwd = values[3], values[5]
-        if m is None:
-            meta[agent] = [granularity, cwd]
-        else:
-            if granularity is not None and (m[0] is None or granularity < m[0]):
-                m[0] = granularity
-            if cwd is not None and (m[1] is None or cwd > m[1]):
-                m[1] = cwd
+        _note(meta, values)
     groups = {}
     for group, rows in by_group.items():
         t = [len(rows)]
@@ -157,15 +170,21 @@ def count(tally: Tally, values: list[Any], sign: int) -> None:
     if t[0] == 0:
         del groups[group]
     if sign > 0:
-        m = meta.get(values[0])
-        granularity, cwd = values[3], values[5]
-        if m is None:
-            meta[values[0]] = [granularity, cwd]
-        else:
-            if granularity is not None and (m[0] is None or granularity < m[0]):
-                m[0] = granularity
-            if cwd is not None and (m[1] is None or cwd > m[1]):
-                m[1] = cwd
+        _note(meta, values)
+
+
+def _note(meta: dict[Any, list[Any]], values: list[Any]) -> None:
+    """A response's agent keeps the least granularity and the greatest cwd it has seen
+    (None when none says), as SQL's min and max would give them."""
+    m = meta.get(values[0])
+    granularity, cwd = values[3], values[5]
+    if m is None:
+        meta[values[0]] = [granularity, cwd]
+    else:
+        if granularity is not None and (m[0] is None or granularity < m[0]):
+            m[0] = granularity
+        if cwd is not None and (m[1] is None or cwd > m[1]):
+            m[1] = cwd
 
 
 def absorb(state: State, tally: Tally, later: State) -> None:
@@ -177,13 +196,14 @@ def absorb(state: State, tally: Tally, later: State) -> None:
             count(tally, values, 1)
         else:
             count(tally, old, -1)
-            old[1:3] = values[1:3]
-            old[6:] = values[6:]
+            _report_again(old, values)
             count(tally, old, 1)
 
 
 def totals(tally: Tally) -> Sums:
-    """What a tally adds up to (see `sums`)."""
+    """What a session's responses add up to, per (agent, model, tier): each token kind's
+    sum (None when no response knows it); and per agent the least granularity and the
+    greatest cwd (None when none says), as SQL's sum, min and max would give them."""
     groups, meta = tally
     kinds = range(len(TOKEN_KINDS))
     return {g: [t[2 * i + 1] if t[2 * i + 2] else None for i in kinds] for g, t in groups.items()}, meta
@@ -203,10 +223,3 @@ def tally_from_bytes(data: bytes) -> Tally:
 
     raw = orjson.loads(data)
     return {(g[0], g[1], g[2]): g[3:] for g in raw["groups"]}, {m[0]: m[1:] for m in raw["meta"]}
-
-
-def sums(state: State) -> Sums:
-    """What a session's responses add up to, per (agent, model, tier): each token kind's
-    sum (None when no response knows it); and per agent the least granularity and the
-    greatest cwd (None when none says), as SQL's sum, min and max would give them."""
-    return totals(tally(state))

@@ -31,8 +31,8 @@ def _row(conn: sqlite3.Connection, stamp: st.Stamp, table: Any) -> dict[str, Any
     d = stamp.data
     by_model: dict[tuple[str, str], dict[str, int | None]] = {}
     for harness, session in stamp.claimed():
-        state = responses.load(conn, [(harness, session)]).get((harness, session), {})
-        for (_agent, model, tier), sums in responses.sums(state)[0].items():
+        summed = responses.load_totals(conn, [(harness, session)]).get((harness, session), ({}, {}))
+        for (_agent, model, tier), sums in summed[0].items():
             usage = dict(zip(TOKEN_KINDS, sums, strict=True))
             key = (model, tier)
             by_model[key] = add_usage([by_model[key], usage]) if key in by_model else usage

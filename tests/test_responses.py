@@ -71,7 +71,7 @@ def test_sums_are_what_sql_sums(reports: list) -> None:
     responses.fold(states, reports)
     db = reference(reports)
     for (harness, session), state in states.items():
-        totals, meta = responses.sums(state)
+        totals, meta = responses.totals(responses.tally(state))
         where = "FROM seen WHERE harness = ? AND session = ?"
         sums = ", ".join(f"sum({k})" for k in TOKEN_KINDS)
         by_group = f"SELECT agent, model, tier, {sums} {where} GROUP BY agent, model, tier"
@@ -120,7 +120,7 @@ def test_an_ingest_stores_earlier_then_this_process_then_the_helper(reports: lis
     responses.fold(expected, reports)
     touched = {(r[0], r[1]) for r in mine + helpers}
     assert responses.load(db, expected) == expected
-    assert summed == {s: responses.sums(expected[s]) for s in touched}
+    assert summed == {s: responses.totals(responses.tally(expected[s])) for s in touched}
 
 
 @settings(max_examples=300, deadline=None)
@@ -139,4 +139,4 @@ def test_a_tally_kept_by_difference_is_the_tally_of_the_whole(reports: list, cut
         tally = responses.tally_from_bytes(responses.tally_bytes(responses.tally(kept)))  # (stored and read)
         responses.absorb(kept, tally, later.get(session, {}))
         assert kept == state
-        assert responses.totals(tally) == responses.sums(state)
+        assert responses.totals(tally) == responses.totals(responses.tally(state))

@@ -258,12 +258,8 @@ class _File:
         return self.meta.get("agent") if self.subagent else None
 
     def threshold(self, model: str) -> int | None:
-        """The prompt size above which `model` is priced at its long-context tier."""
-        found = None
-        if self.pricing is not None:
-            price = self.pricing.lookup(model)
-            if price is not None and price.long is not None:
-                found = price.long_threshold
+        """`pricing.long_threshold`, remembered per model for the rest of the ingest."""
+        found = None if self.pricing is None else self.pricing.long_threshold(model)
         self.limit[model] = found
         return found
 
