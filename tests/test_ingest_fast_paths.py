@@ -243,3 +243,38 @@ def test_find_finds_the_files_rglob_finds(tmp_path: Path) -> None:
     expected = sorted((p for p in root.rglob("*.jsonl") if not p.is_dir()), key=str)
     assert found == expected and root / "broken.jsonl" in found and not unreadable
     assert find(tmp_path / "missing", lambda name: True, unreadable) == [] and not unreadable
+
+
+def test_no_cyclic_collection_while_ingesting_and_put_back_after(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    gen_logs.generate(logs, 1, 200)
+    seen: list[bool] = []
+    read = ingest_read._read_file
+
+    def noting(*a: Any) -> Any:
+        seen.append(gc.isenabled())
+        return read(*a)
+
+    monkeypatch.setattr(ingest_read, "_read_file", noting)
+    assert gc.isenabled()
+    assert ingest(Ledger.open(tmp_path / "a")).records > 0  # type: ignore[union-attr]
+    assert seen and not any(seen)  # paused for every file read
+    assert gc.isenabled()  # and on again after
+
+    def fails(*a: Any) -> Any:
+        raise RuntimeError("a reader broke")
+
+    monkeypatch.setattr(ingest_read, "_read_file", fails)
+    with pytest.raises(RuntimeError):
+        ingest(Ledger.open(tmp_path / "b"))
+    assert gc.isenabled()  # also after an ingest that failed
+    gc.disable()  # (a caller that had it off keeps it off)
+    try:
+        monkeypatch.setattr(ingest_read, "_read_file", read)
+        ingest(Ledger.open(tmp_path / "c"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
