@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     T = TypeVar("T")
+    Rows = list[tuple[Any, ...]]
+    # records, bodies, sessions, usage, tags, problems, attributions (see record_rows)
+    RecordRows = tuple[Rows, Rows, Rows, Rows, Rows, Rows, Rows]
 
 PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not imported: start-up)
 
@@ -276,11 +279,14 @@ class Index:
             raise
         return added
 
-    def add_appended(self, ref: str, old: str | None, chain: list[tuple[str, int, bytes]]) -> None:
+    def add_appended(
+        self, ref: str, old: str | None, chain: list[tuple[str, int, bytes]], rows: RecordRows | None = None
+    ) -> None:
         """Index records this process has just appended to `ref` (its tip moved from `old`
         to the last commit of `chain`) without reading them back from git. Only when the
         index had caught up exactly to `old` on that ref; otherwise (not open here, or
-        another process indexed or appended meanwhile) the next catch-up reads them."""
+        another process indexed or appended meanwhile) the next catch-up reads them.
+        `rows`: `record_rows(ref, chain)`, if the caller made them already."""
         conn = self._conn
         if conn is None or not chain:
             return
@@ -288,7 +294,7 @@ class Index:
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT sha FROM tips WHERE ref = ?", (ref,)).fetchone()
             if (row[0] if row else None) == old:
-                self._add_records(ref, chain)
+                self._insert_rows(rows or record_rows(ref, chain))
                 conn.execute("INSERT OR REPLACE INTO tips(ref, sha) VALUES (?, ?)", (ref, chain[-1][0]))
             conn.execute("COMMIT")
         except BaseException as e:
@@ -317,58 +323,22 @@ class Index:
             )
 
     def _add_records(self, ref: str, chain: list[tuple[str, int, bytes]]) -> int:
-        """Insert records in batches; a long chain loads without secondary indexes first."""
-        loads: Any
-        dumps: Any
-        if len(chain) >= FAST_JSON_FROM:
-            import orjson
+        return self._insert_rows(record_rows(ref, chain))
 
-            loads, dumps = orjson.loads, lambda rec: orjson.dumps(rec).decode()
-        else:  # (a launch's one record: importing orjson would cost more than parsing it)
-            import json
-
-            loads, dumps = json.loads, lambda rec: json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
-        from .record import iso_to_epoch, load_record
-
+    def _insert_rows(self, rows: RecordRows) -> int:
+        """Insert records' rows (numbered after the last record indexed); a long chain
+        loads without secondary indexes first."""
         assert self._conn is not None
         c = self._conn
-        bulk = len(chain) >= BULK_LOAD and not self._fresh
+        records, bodies, sessions, usage, tags, problems, claims = rows
+        bulk = len(records) >= BULK_LOAD and not self._fresh
         if bulk:
             for name in INDEXES:
                 c.execute(f"DROP INDEX IF EXISTS {name}")
-        seq = c.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
-        records, bodies, sessions, usage, tags, problems = [], [], [], [], [], []
-        claims: list[tuple[object, ...]] = []
-        for sha, _when, message in chain:
-            try:
-                rec = load_record(message, sha, loads)
-                started = iso_to_epoch(rec["started_at"])
-                ended = iso_to_epoch(rec["ended_at"]) if rec["ended_at"] else None
-            except (ValueError, KeyError, TypeError, AttributeError) as e:
-                problems.append((ref, sha, str(e)))
-                continue
-            seq += 1
-            records.append(
-                (
-                    seq, sha, ref, rec["persona"], rec["version"], rec["source"], rec["harness"],
-                    rec["host"], started, ended, rec["duration_ms"], rec["exit_code"], rec["parent"],
-                    rec["cost_micros"], rec["total_tokens"], rec["fidelity"], rec.get("repo"),
-                    ",".join(rec["models"]), rec.get("kind"), rec.get("agent"), rec["pricing"],
-                    rec.get("launch_id"),
-                )
-            )  # fmt: skip
-            bodies.append((seq, dumps(rec)))
-            sessions += [(seq, s) for s in rec["sessions"]]
-            # Whose usage a row is: its own session/agent when the record spans several
-            # (a launch), else the record's.
-            own = (rec["sessions"][0] if len(rec["sessions"]) == 1 else None, rec.get("agent"))
-            for r in rec["by_model"]:
-                whose = (r["session"], r.get("agent")) if "session" in r else own
-                kinds = map(r["usage"].get, TOKEN_KINDS)  # (map: a generator costs 8 ms a 1,440)
-                usage.append((seq, r["model"], r.get("tier"), r.get("granularity"), *kinds, *whose))
-            tags += [(seq, k, v) for k, v in rec["tags"].items()]
-            if rec.get("kind") == "attribution":
-                claims += attribution_rows(seq, rec, started)
+        base = c.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()[0]
+        if base:  # (rows are numbered from 1)
+            tables = (records, bodies, sessions, usage, tags, claims)
+            records, bodies, sessions, usage, tags, claims = (_renumber(t, base) for t in tables)
         c.executemany(f"INSERT INTO records VALUES ({', '.join('?' * 22)})", records)
         c.executemany("INSERT INTO bodies VALUES (?, ?)", bodies)
         c.executemany("INSERT INTO sessions VALUES (?, ?)", sessions)
@@ -383,6 +353,62 @@ class Index:
 
     def problems(self) -> list[tuple[str, str, str]]:
         return self.read(lambda c: c.execute("SELECT ref, sha, reason FROM problems").fetchall())
+
+
+def _renumber(rows: Rows, base: int) -> Rows:
+    return [(r[0] + base, *r[1:]) for r in rows]
+
+
+def record_rows(ref: str, chain: list[tuple[str, int, bytes]]) -> RecordRows:
+    """The rows of every table a chain of record commits goes into, numbered from 1
+    (`Index._insert_rows` numbers them after what is indexed). Plain Python, no database:
+    an append makes them while its pack is written (see Ledger.append_many)."""
+    loads: Any
+    dumps: Any
+    if len(chain) >= FAST_JSON_FROM:
+        import orjson
+
+        loads, dumps = orjson.loads, lambda rec: orjson.dumps(rec).decode()
+    else:  # (a launch's one record: importing orjson would cost more than parsing it)
+        import json
+
+        loads, dumps = json.loads, lambda rec: json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
+    from .record import iso_to_epoch, load_record
+
+    records, bodies, sessions, usage, tags, problems = [], [], [], [], [], []
+    claims: list[tuple[object, ...]] = []
+    seq = 0
+    for sha, _when, message in chain:
+        try:
+            rec = load_record(message, sha, loads)
+            started = iso_to_epoch(rec["started_at"])
+            ended = iso_to_epoch(rec["ended_at"]) if rec["ended_at"] else None
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            problems.append((ref, sha, str(e)))
+            continue
+        seq += 1
+        records.append(
+            (
+                seq, sha, ref, rec["persona"], rec["version"], rec["source"], rec["harness"],
+                rec["host"], started, ended, rec["duration_ms"], rec["exit_code"], rec["parent"],
+                rec["cost_micros"], rec["total_tokens"], rec["fidelity"], rec.get("repo"),
+                ",".join(rec["models"]), rec.get("kind"), rec.get("agent"), rec["pricing"],
+                rec.get("launch_id"),
+            )
+        )  # fmt: skip
+        bodies.append((seq, dumps(rec)))
+        sessions += [(seq, s) for s in rec["sessions"]]
+        # Whose usage a row is: its own session/agent when the record spans several
+        # (a launch), else the record's.
+        own = (rec["sessions"][0] if len(rec["sessions"]) == 1 else None, rec.get("agent"))
+        for r in rec["by_model"]:
+            whose = (r["session"], r.get("agent")) if "session" in r else own
+            kinds = map(r["usage"].get, TOKEN_KINDS)  # (map: a generator costs 8 ms a 1,440)
+            usage.append((seq, r["model"], r.get("tier"), r.get("granularity"), *kinds, *whose))
+        tags += [(seq, k, v) for k, v in rec["tags"].items()]
+        if rec.get("kind") == "attribution":
+            claims += attribution_rows(seq, rec, started)
+    return records, bodies, sessions, usage, tags, problems, claims
 
 
 def attribution_rows(seq: int, rec: dict, when: int) -> list[tuple[object, ...]]:

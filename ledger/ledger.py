@@ -120,6 +120,7 @@ class Ledger:
             def build(tip: bytes | None) -> bytes | None:
                 chain.clear()
                 old_tip[:] = [tip]
+                rows[:] = []
                 parent = tip
                 now = int(time.time())
                 objects = []
@@ -131,14 +132,24 @@ class Ledger:
                     else:
                         parent = write_loose(repo_path, b"commit", raw)
                     chain.append((parent.decode(), when, message))
-                if objects:
-                    write_pack(repo_path, objects)
+                if objects:  # the pack is written by a child while the index rows are made here
+                    from .index import record_rows
+                    from .parallel import in_background
+
+                    written = in_background(lambda: write_pack(repo_path, objects))
+                    try:
+                        if indexed:
+                            rows.append(record_rows(self.record_ref, chain))
+                    finally:
+                        written()  # (on disk before the ref can point at it)
                 return parent
 
+            indexed = "index" in self.__dict__  # (open here: the records go in directly)
+            rows: list[Any] = []
             cas_update(repo_path, self.record_ref, build)
-        if "index" in self.__dict__:
+        if indexed:
             old = old_tip[0].decode() if old_tip and old_tip[0] else None
-            self.index.add_appended(self.record_ref, old, chain)
+            self.index.add_appended(self.record_ref, old, chain, rows[0] if rows else None)
         if not returning:
             return []
         return [public(b, sha) for b, (sha, _w, _m) in zip(bodies, chain, strict=True)]

@@ -1,5 +1,6 @@
-"""Run a function over items on two cores, results in order: one forked helper process
-takes the second half (by weight), this process the first.
+"""Use the second core: `map_in_order` runs a function over items on two cores, results
+in order (one forked helper process takes the second half, by weight, this process the
+first); `in_background` runs one job in a forked child while this process goes on.
 
 For work that is mostly CPU (parsing logs) and large enough to pay for a fork. Results
 come back pickled through a pipe. If the helper cannot be started, fails or dies, this
@@ -87,6 +88,43 @@ def map_in_order(
             os.close(r)
         if not reaped:
             _stop(pid)
+
+
+def in_background(job: Callable[[], object]) -> Callable[[], None]:
+    """Start `job` in a forked child and return `wait`, which waits for it. If the child
+    could not start or did not succeed, `wait` runs `job` here (raising what it raises),
+    so `job` must be safe to run twice: it writes files, tmp-then-rename, and returns
+    nothing this process needs. With one core, `job` runs at once."""
+    if not hasattr(os, "fork") or cores() < 2:
+        job()
+        return _nothing
+    try:
+        pid = os.fork()
+    except OSError:
+        job()
+        return _nothing
+    if pid == 0:  # the child: the job, and leave without running any cleanup
+        status = 1
+        try:
+            job()
+            status = 0
+        finally:
+            os._exit(status)
+
+    def wait() -> None:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except BaseException:
+            _stop(pid)
+            raise
+        if status != 0:
+            job()
+
+    return wait
+
+
+def _nothing() -> None:
+    pass
 
 
 def _stop(pid: int) -> None:

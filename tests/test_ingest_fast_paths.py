@@ -133,18 +133,57 @@ def test_map_in_order_keeps_order_and_falls_back() -> None:
     assert got == [str(x) for x in items]
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_background_job_runs_in_a_child_and_again_here_if_it_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    out = tmp_path / "pid"
+
+    def job() -> None:
+        out.write_text(str(os.getpid()))
+
+    wait = parallel.in_background(job)
+    wait()
+    assert int(out.read_text()) != os.getpid()  # written by the child
+
+    parent = os.getpid()
+
+    def fails_in_the_child() -> None:
+        if os.getpid() != parent:
+            raise OSError("disk full in the child")
+        job()
+
+    out.unlink()
+    wait = parallel.in_background(fails_in_the_child)
+    assert not out.exists() or int(out.read_text()) != parent
+    wait()
+    assert int(out.read_text()) == parent  # done again here
+
+    def fails() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):  # and what it raises here is raised
+        parallel.in_background(fails)()
+
+
 def test_the_index_written_by_an_ingest_equals_a_rebuild(
     logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from burn.ledger import ledger
 
-    gen_logs.generate(logs, 4, LINES)
+    plan = gen_logs.plan(4, LINES)
+    plan.write(logs, until=plan.cut())  # half first: the second ingest's rows go after
     home = tmp_path / "home"
-    monkeypatch.setattr(ledger, "PACK_BATCH", 8)
-    report = run_ingest(home, True, monkeypatch)
-    assert HELPED[-1] > 0
-    assert report["records"] > 8  # a pack, not loose objects
-    assert list((home / "ledger.git" / "objects" / "pack").glob("pack-*.idx"))
+    monkeypatch.setattr(ledger, "PACK_BATCH", 4)
+    for _ in range(2):
+        report = run_ingest(home, True, monkeypatch)
+        assert HELPED[-1] > 0
+        assert report["records"] >= 4  # a pack, not loose objects
+        plan.write(logs)
+    assert len(list((home / "ledger.git" / "objects" / "pack").glob("pack-*.idx"))) == 2
     direct = dump(home, RECORD_TABLES)
     Ledger.open(home).index.rebuild()
     assert dump(home, RECORD_TABLES) == direct
