@@ -35,11 +35,13 @@ def map_in_order(
     min_weight: int,
     finish: Callable[[list[R]], list[R]] | None = None,
     share: float = 0.5,
+    waiting: Callable[[], object] | None = None,
 ) -> Iterator[R]:
     """`map(fn, items)`, the last part (`share` of the weight) computed by a forked helper
     when the items weigh at least `min_weight` in all and there are two cores to use.
     `finish`, if given, runs in the helper on its results before they are sent (to hand
-    bulky parts over another way)."""
+    bulky parts over another way); `waiting`, in this process once its own part is done
+    and before it waits for the helper's (work that would otherwise come after)."""
     total = sum(weights)
     if len(items) < 2 or total < min_weight or not hasattr(os, "fork") or cores() < 2:
         yield from map(fn, items)
@@ -53,41 +55,66 @@ def map_in_order(
     import pickle
 
     try:
-        r, w = os.pipe()
+        out = _scratch_file()
         pid = os.fork()
     except OSError:
         yield from map(fn, items)
         return
-    if pid == 0:  # the helper: compute, send, and leave without running any cleanup
+    if pid == 0:  # the helper: compute, write, and leave without running any cleanup
         status = 1
         try:
-            os.close(r)
             results = [fn(x) for x in items[split:]]
             data = pickle.dumps(finish(results) if finish else results, pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(w, "wb") as out:
-                out.write(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view) :]
             status = 0
         finally:
             os._exit(status)
-    os.close(w)
     reaped = False
     try:
         for x in items[:split]:
             yield fn(x)
-        with os.fdopen(r, "rb") as f:
-            r = -1
-            data = f.read()
+        if waiting is not None:
+            waiting()
         _, status = os.waitpid(pid, 0)
         reaped = True
-        if status == 0 and data:
+        data = _read_all(out) if status == 0 else b""
+        os.close(out)
+        out = -1
+        if data:
             yield from pickle.loads(data)
         else:  # the helper failed: its half is computed here
             yield from map(fn, items[split:])
     finally:
-        if r != -1:
-            os.close(r)
+        if out != -1:
+            os.close(out)
         if not reaped:
             _stop(pid)
+
+
+def _scratch_file() -> int:
+    """A file in memory for the helper's results (not a pipe: the helper writes them all
+    and leaves while this process still works, instead of waiting for each 64 KB to be
+    read; measured, 2.5 MB: ~10 ms less)."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("burn-helper", os.MFD_CLOEXEC)
+    import tempfile
+
+    return os.dup(tempfile.TemporaryFile().fileno())  # (the file object may go: dup'd)
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    chunks = []
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 def in_background(job: Callable[[], object]) -> Callable[[], None]:

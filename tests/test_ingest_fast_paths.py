@@ -134,6 +134,21 @@ def test_map_in_order_keeps_order_and_falls_back() -> None:
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_map_in_order_runs_waiting_between_its_part_and_the_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    me = os.getpid()
+    seen: list[object] = []
+    gen = parallel.map_in_order(
+        lambda x: (x, os.getpid()), list(range(10)), [1] * 10, 0, None, 0.5, lambda: seen.append("waiting")
+    )
+    for x, pid in gen:
+        seen.append((x, pid == me))
+    assert seen == [*((x, True) for x in range(5)), "waiting", *((x, False) for x in range(5, 10))]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
 def test_a_background_job_runs_in_a_child_and_again_here_if_it_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

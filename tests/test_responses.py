@@ -115,7 +115,10 @@ def test_an_ingest_stores_earlier_then_this_process_then_the_helper(reports: lis
     helper: responses.States = {}
     responses.fold(helper, helpers)
     parts = {s: (orjson.dumps(state), responses.tally(state)) for s, state in helper.items()}
-    summed = _store_states(db, read_now, parts)
+    # (what this process made of its sessions while the helper finished: used only where
+    # no one else read the session)
+    ready = {s: (orjson.dumps(state), responses.tally(state)) for s, state in read_now.items()}
+    summed = _store_states(db, read_now, parts, ready)
     expected: responses.States = {}
     responses.fold(expected, reports)
     touched = {(r[0], r[1]) for r in mine + helpers}
