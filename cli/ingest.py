@@ -26,8 +26,13 @@ def ingest(harnesses: tuple[str, ...], fmt: str) -> None:
     Example:
       burn ingest && burn log persona=none --since 1d
     """
+    from burn.ledger import ingest_read
     from burn.ledger.ingest import ingest as run
 
+    from .options import LEAVING
+
+    if LEAVING:  # (this process ends with os._exit: nothing it read need be freed)
+        ingest_read.PARK = []
     progress = _bar() if sys.stderr.isatty() and fmt == "table" else None
     report = run(ledger(), harnesses or None, progress)
     assert report is not None  # waited for the lock

@@ -109,8 +109,10 @@ def main(argv: list[str] | None = None) -> None:
 
             patch()
     elif os.environ.get("BURN_FASTPATH", "1") != "0":
+        from burn.cli import options
         from burn.cli.fastpath import dispatch  # read commands without click
 
+        options.LEAVING = argv is None
         code = dispatch(args)
         if code is not None:
             if argv is None:  # the process is this command: leave without Python's teardown

@@ -67,6 +67,7 @@ def apply(f: F, *decorators: Callable[[Any], Any]) -> Any:
 
 
 OPENED: list[Any] = []  # the ledgers commands opened (closed by main before a hard exit)
+LEAVING = False  # True when this process is the command and leaves by main.hard_exit
 
 
 def ledger() -> Any:

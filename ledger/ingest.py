@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import responses, stamps
+from . import ingest_read, responses, stamps
 from .ingest_read import ReadTotals, changed_files, read_logs
 from .ledger import Ledger
 from .readers import Reader
@@ -194,6 +194,7 @@ def _record(
         else:
             settle.append((stamp, why, groups))
     bodies: list[dict[str, Any]] = []
+    growth = None
     if todo.free or settle:
         if pricing is None and (todo.free or any(groups for _s, _w, groups in settle)):
             pricing = _price_table(ledger)  # (left by an ingest stopped before recording)
@@ -211,6 +212,8 @@ def _record(
     conn.execute("COMMIT")
     for stamp, _why, _groups in todo.settle:
         stamps.remove(stamp)
+    if ingest_read.PARK is not None:
+        ingest_read.PARK.append((bodies, dirty, todo, growth, totals))
     return report
 
 

@@ -43,6 +43,11 @@ HELPER_SHARE = 0.49
 
 Key = tuple[str, str, str]  # harness, session, response key; or harness, session, agent
 
+# A process that leaves with os._exit once the ingest is done (the CLI) sets this to a
+# list: what an ingest read is then parked in it when done with, instead of being freed
+# container by container (measured, 100k lines: ~10 ms of a cold ingest) for nothing.
+PARK: list[Any] | None = None
+
 
 def _seen_row(ev: UsageEvent, pricing: Any) -> tuple[Any, ...]:
     tier = ev.tier
@@ -182,6 +187,8 @@ def read_logs(
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    if PARK is not None:
+        PARK.append((read_now, parts, ready, spans, cursors))
     return sums
 
 

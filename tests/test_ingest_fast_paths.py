@@ -332,3 +332,18 @@ def test_no_cyclic_collection_while_ingesting_and_put_back_after(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_process_leaving_at_once_parks_what_it_read_instead_of_freeing_it(
+    logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen_logs.generate(logs, 1, 200)
+    assert ingest_read.PARK is None  # (a library caller frees as it goes)
+    monkeypatch.setattr(ingest_read, "PARK", [])
+    report = ingest(Ledger.open(tmp_path / "home"))
+    assert report is not None and report.records > 0
+    parked = ingest_read.PARK
+    assert parked is not None and len(parked) == 2  # the read's containers, the recording's
+    read_now = parked[0][0]
+    assert {harness for harness, _session in read_now} >= {"claude"}  # the states themselves
+    assert len(parked[1][0]) == report.records  # the record bodies
