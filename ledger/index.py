@@ -91,6 +91,12 @@ FAST_JSON_FROM = 8  # commits in one catch-up from which orjson parses them
 
 
 BUSY_TIMEOUT_S = 30.0  # how long a reader or writer waits for another's lock on the index
+# SQLite's page, for an index built from now on (an older file keeps its own). 16 KB, not
+# the default 4 KB: a cold ingest writes megabytes of session states and record bodies, and
+# each page is a WAL frame with its header and checksum to write, then to copy back at the
+# checkpoint (measured, 100k-line ingest: closing checkpoint 34 -> 25 ms, record rows
+# 33 -> 29, states 14 -> 12; the file 9.0 -> 9.7 MB).
+PAGE_SIZE = 16384
 
 
 def _damage(e: sqlite3.DatabaseError, path: Path) -> str:
@@ -171,6 +177,7 @@ class Index:
         tmp = Path(f"{self.path}.{os.getpid()}.build")
         tmp.unlink(missing_ok=True)
         conn = sqlite3.connect(tmp, isolation_level=None)
+        conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
         conn.executescript(TABLES)

@@ -371,3 +371,19 @@ def test_a_process_leaving_at_once_parks_what_it_read_instead_of_freeing_it(
     read_now = parked[0][0]
     assert {harness for harness, _session in read_now} >= {"claude"}  # the states themselves
     assert len(parked[1][0]) == report.records  # the record bodies
+
+
+def test_an_index_is_built_with_16k_pages_and_an_older_one_keeps_its_own(burn_home: Path) -> None:
+    from burn.ledger import index
+
+    led = Ledger.open(burn_home)
+    assert led.index.read(lambda c: c.execute("PRAGMA page_size").fetchone()[0]) == index.PAGE_SIZE == 16384
+    led.close()
+    db = sqlite3.connect(burn_home / "index.sqlite")  # an index made before: 4 KB pages, as SQLite's default
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.execute("PRAGMA page_size=4096")
+    db.execute("VACUUM")
+    db.close()
+    led = Ledger.open(burn_home)
+    assert led.index.read(lambda c: c.execute("PRAGMA page_size").fetchone()[0]) == 4096  # not rebuilt for it
+    assert led.index.rebuilt_because is None
