@@ -387,3 +387,28 @@ def test_an_index_is_built_with_16k_pages_and_an_older_one_keeps_its_own(burn_ho
     led = Ledger.open(burn_home)
     assert led.index.read(lambda c: c.execute("PRAGMA page_size").fetchone()[0]) == 4096  # not rebuilt for it
     assert led.index.rebuilt_because is None
+
+
+def test_the_cli_leaving_at_once_parks_and_collects_nothing_after_the_ingest(
+    logs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gc
+
+    from burn.cli import ingest as cli_ingest
+    from burn.cli import options
+
+    gen_logs.generate(logs, 1, 200)
+    monkeypatch.setattr(ingest_read, "PARK", None)
+    monkeypatch.setattr(options, "OPENED", [])
+    try:
+        monkeypatch.setattr(options, "LEAVING", False)  # (a command run in-process, as here)
+        cli_ingest.ingest((), "json")
+        assert ingest_read.PARK is None and gc.isenabled()
+        monkeypatch.setattr(options, "LEAVING", True)  # (the process is the command)
+        cli_ingest.ingest((), "json")
+        assert ingest_read.PARK and not gc.isenabled()
+    finally:
+        gc.enable()
+        for opened in options.OPENED:
+            opened.close()
+    assert '"records"' in capsys.readouterr().out
