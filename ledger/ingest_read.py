@@ -81,6 +81,21 @@ class FileRead:
         self.lines, self.events, self.skipped, self.problems = lines, events, skipped, problems
         self.labels, self.rows, self.spans = labels, rows, spans
         self.parts: dict[Session, Part] | None = None  # the helper's rows, folded (see read_logs)
+        # A helper's whole part, sent as one (see _whole): how many files, each one's path
+        # and cursor, and the labels keyed by harness and link.
+        self.files = 1
+        self.cursors: list[tuple[Any, ...]] | None = None
+        self.keyed: dict[tuple[str, str], str] | None = None
+
+    def label_items(self) -> Any:
+        """((harness, link), name) of each label the file's lines gave."""
+        if self.keyed is not None:
+            return self.keyed.items()
+        return (((self.harness, link), name) for link, name in self.labels.items())
+
+    def cursor_rows(self) -> list[tuple[Any, ...]]:
+        """(path, inode, size, offset, meta) of each file read."""
+        return self.cursors if self.cursors is not None else [(self.path, *self.cursor)]
 
 
 class ReadTotals:
@@ -117,17 +132,7 @@ def read_logs(
         return _read_file(*job, pricing)
 
     def finish(results: list[FileRead]) -> list[FileRead]:  # in the helper, before sending
-        if results:  # its rows folded by session, stored and summed here (sent with its first file)
-            import orjson
-
-            states: States = {}
-            for got in results:
-                responses.fold(states, got.rows or ())
-                got.rows = None
-            results[0].parts = {
-                s: (orjson.dumps(state), responses.tally(state)) for s, state in states.items()
-            }
-        return results
+        return [_whole(results)] if results else results
 
     labels: dict[tuple[str, str], str] = {}
     spans: dict[Key, Span] = {}
@@ -144,8 +149,9 @@ def read_logs(
 
     for got in map_in_order(read, jobs, weights, PARALLEL_BYTES, finish, HELPER_SHARE, waiting):
         if progress:
-            progress()
-        totals.files_read += 1
+            for _ in range(got.files):
+                progress()
+        totals.files_read += got.files
         totals.lines += got.lines
         totals.events += got.events
         totals.skipped.update(got.skipped)
@@ -157,15 +163,9 @@ def read_logs(
                     ready.pop(session, None)
         elif got.parts is not None:
             parts = got.parts
-        for link, name in got.labels.items():
-            labels[(got.harness, link)] = name
-        for group, (first, last) in got.spans.items():
-            span = spans.get(group)
-            if span is None:
-                spans[group] = [first, last]
-            else:
-                span[0], span[1] = min(span[0], first), max(span[1], last)
-        cursors.append((got.path, *got.cursor))
+        labels.update(got.label_items())
+        _widen(spans, got.spans)
+        cursors += got.cursor_rows()
     # A killed ingest leaves all of what it read, with its cursors, or none. (IMMEDIATE: it
     # reads the states before it writes them, and no other writer may come in between.)
     conn.execute("BEGIN IMMEDIATE")
@@ -190,6 +190,38 @@ def read_logs(
     if PARK is not None:
         PARK.append((read_now, parts, ready, spans, cursors))
     return sums
+
+
+def _whole(results: list[FileRead]) -> FileRead:
+    """A helper's files as one: their rows folded by session, each session stored and
+    summed (`parts`), and the rest merged as read_logs merges it. One object to pickle and
+    to take in instead of one per file (measured, ~720 files: unpickling 6 -> ~2 ms)."""
+    import orjson
+
+    whole = FileRead("", "", (0, 0, 0, "{}"), 0, 0, Counter(), [], {}, None, {})
+    whole.files, whole.cursors, whole.keyed = len(results), [], {}
+    states: States = {}
+    for got in results:
+        responses.fold(states, got.rows or ())
+        whole.lines += got.lines
+        whole.events += got.events
+        whole.skipped.update(got.skipped)
+        whole.problems += got.problems[: max(0, 50 - len(whole.problems))]
+        whole.keyed.update(got.label_items())
+        _widen(whole.spans, got.spans)
+        whole.cursors.append((got.path, *got.cursor))
+    whole.parts = {s: (orjson.dumps(state), responses.tally(state)) for s, state in states.items()}
+    return whole
+
+
+def _widen(spans: dict[Key, Span], more: dict[Key, Span]) -> None:
+    """Widen each group's first and last timestamp in `spans` to cover `more`."""
+    for group, (first, last) in more.items():
+        span = spans.get(group)
+        if span is None:
+            spans[group] = [first, last]
+        else:
+            span[0], span[1] = min(span[0], first), max(span[1], last)
 
 
 def _store_states(

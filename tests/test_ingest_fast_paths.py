@@ -412,3 +412,45 @@ def test_the_cli_leaving_at_once_parks_and_collects_nothing_after_the_ingest(
         for opened in options.OPENED:
             opened.close()
     assert '"records"' in capsys.readouterr().out
+
+
+def test_a_helpers_files_sent_as_one_say_what_they_say_one_by_one(logs: Path) -> None:
+    from collections import Counter
+
+    from burn.ledger import responses
+    from burn.ledger.ingest import reader_for
+    from burn.ledger.pricing import load_table
+    from burn.ledger.readers import Cursor
+
+    gen_logs.generate(logs, 2, 400)
+    reader = reader_for("claude")
+    assert reader is not None
+    pricing = load_table()
+    reader.prepare(pricing)  # type: ignore[attr-defined]
+    paths = [Path(p) for root in reader.roots() for p in reader.files(root)]
+    assert len(paths) > 3
+
+    def read_all() -> list[Any]:
+        return [ingest_read._read_file(reader, p, Cursor(), pricing) for p in paths]
+
+    def merged(reads: list[Any]) -> dict[str, Any]:  # as read_logs takes them in
+        out: dict[str, Any] = {"files": 0, "lines": 0, "skipped": Counter(), "labels": {}, "spans": {}}
+        out["cursors"] = []
+        for got in reads:
+            out["files"] += got.files
+            out["lines"] += got.lines
+            out["skipped"].update(got.skipped)
+            out["labels"].update(got.label_items())
+            ingest_read._widen(out["spans"], got.spans)
+            out["cursors"] += got.cursor_rows()
+        return out
+
+    one_by_one = read_all()
+    states: Any = {}
+    for got in one_by_one:
+        responses.fold(states, got.rows)
+    whole = ingest_read._whole(read_all())
+    assert merged([whole]) == merged(one_by_one)
+    assert whole.files == len(paths) and whole.rows is None
+    assert whole.parts is not None and set(whole.parts) == set(states)
+    assert any(merged(one_by_one)["labels"])  # (the tree names subagents: labels were merged)
