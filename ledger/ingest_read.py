@@ -311,16 +311,11 @@ def _meta_text(meta: dict[str, Any]) -> str:
 
 
 def _event_rows(events: list[UsageEvent], pricing: Any) -> tuple[list[tuple[Any, ...]], dict[Key, Span]]:
-    """A reader's events as `seen` rows, a response's reports made one (see _later), and
-    the span of each session and agent."""
-    first: dict[Key, UsageEvent] = {}
-    last: dict[Key, UsageEvent] = {}
+    """A reader's events as rows (readers.ROW_FIELDS), one per report in order (a
+    response reported again is folded by responses.fold like any other), and the span
+    of each session and agent."""
     spans: dict[Key, Span] = {}
     for ev in events:
-        key = (ev.harness, ev.session, ev.key)
-        if key not in first:
-            first[key] = ev
-        last[key] = ev
         ts = ev.timestamp
         span = spans.get(group := (ev.harness, ev.session, ev.agent or ""))
         if span is None:
@@ -329,16 +324,4 @@ def _event_rows(events: list[UsageEvent], pricing: Any) -> tuple[list[tuple[Any,
             span[0] = ts
         elif ts > span[1]:
             span[1] = ts
-    rows = []
-    for key, ev in last.items():
-        row = _seen_row(ev, pricing)
-        if first[key] is not ev:
-            row = _later(_seen_row(first[key], None), row)
-        rows.append(row)
-    return rows, spans
-
-
-def _later(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A response reported again: new model, tier, counts and cost; agent, granularity,
-    time and cwd as first seen (as responses.fold does)."""
-    return (*old[:4], *new[4:6], *old[6:9], *new[9:])
+    return [_seen_row(ev, pricing) for ev in events], spans

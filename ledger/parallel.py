@@ -3,7 +3,7 @@ in order (one forked helper process takes the second half, by weight, this proce
 first); `in_background` runs one job in a forked child while this process goes on.
 
 For work that is mostly CPU (parsing logs) and large enough to pay for a fork. Results
-come back pickled through a pipe. If the helper cannot be started, fails or dies, this
+come back pickled through a memory file. If the helper cannot be started, fails or dies, this
 process does its half too, so the outcome is always that of `map(fn, items)`; an exception
 `fn` raises is raised here, from this process's own call.
 """

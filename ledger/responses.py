@@ -41,7 +41,8 @@ COUNTS = slice(6, 6 + len(TOKEN_KINDS))  # the token counts in a response's valu
 
 
 def fold(states: States, rows: Iterable[tuple[Any, ...]]) -> None:
-    """Apply `seen` rows (readers.ROW_FIELDS), in order, to `states`."""
+    """Apply rows (readers.ROW_FIELDS), in order, to `states`: a response's first row
+    sets its agent, granularity, time and cwd; its last, its model, tier, counts and cost."""
     session: Session | None = None
     state: State = {}
     for row in rows:

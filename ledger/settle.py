@@ -116,10 +116,12 @@ def _harness_fits(stamp: st.Stamp, harness: str) -> bool:
 
 
 def _session_cwd(conn: sqlite3.Connection, harness: str, session: str) -> str | None:
-    from .responses import rows
+    """The greatest cwd the session's responses name (from its tally: its state of maybe
+    thousands of responses is not decoded for it)."""
+    from .responses import load_totals
 
-    cwds = [row[6] for row in rows(conn, harness, session) if row[6] is not None]  # (key, *VALUES)
-    return _norm(max(cwds, default=None))
+    _sums, meta = load_totals(conn, [(harness, session)]).get((harness, session), ({}, {}))
+    return _norm(max((m[1] for m in meta.values() if m[1] is not None), default=None))
 
 
 def _norm(path: Any) -> str | None:

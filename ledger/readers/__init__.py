@@ -64,7 +64,7 @@ class Cursor:
         return f"Cursor(inode={self.inode}, size={self.size}, offset={self.offset}, meta={self.meta})"
 
 
-# The row one report of a response becomes: the index's `seen` table, in this order.
+# The row one report of a response becomes (folded by session in responses.fold).
 ROW_FIELDS = (
     "harness", "session", "key", "agent", "model", "tier", "granularity", "ts", "cwd",
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",

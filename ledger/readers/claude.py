@@ -146,7 +146,7 @@ class ClaudeReader:
             session = line.sessionId or file.stem
             if key == last[2] and session == last[1]:  # the next line of the same response:
                 folded += 1
-                rows[-1] = last = (  # its report replaces the last (see ingest_read._later)
+                rows[-1] = last = (  # its report replaces the last (as responses.fold would)
                     HARNESS, session, key, last[3], model, tier, "per-message", last[7], last[8],
                     fresh, usage.output_tokens, read, w5, w1, None, None,
                 )  # fmt: skip
