@@ -18,7 +18,6 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 from . import responses
 from .parallel import map_in_order
@@ -27,6 +26,7 @@ from .usage import TOKEN_KINDS
 
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from .responses import Session, States, Sums, Tally
@@ -113,7 +113,7 @@ class ReadTotals:
 
 def read_logs(
     conn: sqlite3.Connection,
-    jobs: list[tuple[Reader, Path, Cursor]],
+    jobs: list[tuple[Reader, Path | str, Cursor]],
     weights: list[int],
     pricing: Any,
     totals: ReadTotals,
@@ -128,7 +128,7 @@ def read_logs(
         if prepare is not None:
             prepare(pricing)  # (imports made before the fork are the helper's too)
 
-    def read(job: tuple[Reader, Path, Cursor]) -> FileRead:
+    def read(job: tuple[Reader, Path | str, Cursor]) -> FileRead:
         return _read_file(*job, pricing)
 
     def finish(results: list[FileRead]) -> list[FileRead]:  # in the helper, before sending
@@ -255,7 +255,7 @@ def changed_files(
     work: list[tuple[Reader, Path | str]],
     skipped: Counter[str],
     problems: list[str],
-) -> tuple[list[tuple[Reader, Path, Cursor]], list[int]]:
+) -> tuple[list[tuple[Reader, Path | str, Cursor]], list[int]]:
     """The files that moved since their cursor (a file unchanged is not even opened), with
     the bytes each has to read."""
     cursors = {
@@ -275,13 +275,13 @@ def changed_files(
         if row and st.st_ino == row[0] and st.st_size == row[1] == row[2]:
             continue
         cursor = Cursor(row[0], row[1], row[2], json.loads(row[3] or "{}")) if row else Cursor()
-        jobs.append((reader, Path(path), cursor))
+        jobs.append((reader, path, cursor))  # (a string stays one: see Reader.files)
         start = cursor.offset if st.st_ino == cursor.inode and st.st_size >= cursor.offset else 0
         weights.append(st.st_size - start)
     return jobs, weights
 
 
-def _read_file(reader: Reader, path: Path, cursor: Cursor, pricing: Any) -> FileRead:
+def _read_file(reader: Reader, path: Path | str, cursor: Cursor, pricing: Any) -> FileRead:
     result = reader.read(path, cursor)
     if result.events:
         rows, spans = _event_rows(result.events, pricing)

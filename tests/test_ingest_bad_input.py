@@ -238,8 +238,8 @@ def test_a_file_that_vanishes_is_counted_with_its_path_and_the_rest_goes_on(
     elif when == "after stat":  # between the engine's stat and the reader's own
 
         def read(reader: Any, real: Any) -> Any:
-            def vanish_then_read(path: Path, cursor: Cursor) -> Any:
-                if path == victim:
+            def vanish_then_read(path: Path | str, cursor: Cursor) -> Any:
+                if str(path) == str(victim):
                     victim.unlink()
                 return real(path, cursor)
 
@@ -259,6 +259,24 @@ def test_a_file_that_vanishes_is_counted_with_its_path_and_the_rest_goes_on(
 
         monkeypatch.setattr(opencode, "_connect", connect)
         reason, text = "unreadable database", f"{victim}:0: cannot open: unable to open database file"
+    elif kind in ("claude", "codex"):  # after the reader opened it: what is open reads whole
+        real_builtin_open = open
+
+        def open_log_file(path: Path | str, *args: Any, **kwargs: Any) -> Any:
+            f = real_builtin_open(path, *args, **kwargs)
+            if str(path) == str(victim):
+                victim.unlink()
+            return f
+
+        monkeypatch.setattr(lines_mod, "open", open_log_file, raising=False)
+        report = engine.ingest(led, [harness])
+        assert not victim.exists()
+        assert report.skipped == {}, report.problems
+        assert report.records == 2  # the growth of both, the one unlinked meanwhile too
+        assert records(burn_home)[2:] == before
+        monkeypatch.undo()
+        assert engine.ingest(led, [harness]).records == 0
+        return
     else:  # between the reader's stat and its open
         real_open = Path.open
 
@@ -297,7 +315,7 @@ def test_a_read_that_fails_mid_file_keeps_what_was_read_and_names_the_line(
     else:
         path = codex_rollout(THREAD_B, "02", *range(100, 4100, 100))
     monkeypatch.setattr(lines_mod, "CHUNK", 512)
-    real_open = Path.open
+    real_open = open
 
     class Failing:
         def __init__(self, f: Any) -> None:
@@ -312,19 +330,22 @@ def test_a_read_that_fails_mid_file_keeps_what_was_read_and_names_the_line(
         def seek(self, offset: int) -> int:
             return int(self.f.seek(offset))
 
+        def fileno(self) -> int:
+            return int(self.f.fileno())
+
         def read(self, n: int) -> bytes:
             self.reads += 1
             if self.reads == 4:
                 raise OSError(116, "Stale file handle")
             return bytes(self.f.read(n))
 
-    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
-        f = real_open(self, *args, **kwargs)
-        return Failing(f) if self == path else f
+    def open_(name: Path | str, *args: Any, **kwargs: Any) -> Any:
+        f = real_open(name, *args, **kwargs)
+        return Failing(f) if str(name) == str(path) else f
 
     led = Ledger.open(burn_home)
     with monkeypatch.context() as m:
-        m.setattr(Path, "open", open_)
+        m.setattr(lines_mod, "open", open_, raising=False)  # (the readers' open, in lines.open_log)
         report = engine.ingest(led, [harness])
     assert report.skipped == {"read error": 1}
     [problem] = report.problems

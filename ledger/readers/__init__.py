@@ -101,10 +101,10 @@ class Reader(Protocol):
         ...
 
     def files(self, root: Path) -> Iterator[Path | str]:
-        """Every log file under a root (a path as a string is made a Path once it is read)."""
+        """Every log file under a root (a string or a Path: `read` takes either back)."""
         ...
 
-    def read(self, path: Path, cursor: Cursor) -> ReadResult:
+    def read(self, path: str | Path, cursor: Cursor) -> ReadResult:
         """Events from `cursor` on; the returned cursor is where the next read starts."""
         ...
 

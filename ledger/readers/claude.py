@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..usage import TOKEN_KINDS
 from . import Cursor, ReadResult, env_root, find_paths
-from .lines import line_batches, problem, start
+from .lines import line_batches, open_log, problem, size_now
 
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
@@ -64,31 +64,29 @@ class ClaudeReader:
         self.pricing = pricing
         self.limits.clear()
 
-    def read(self, path: Path, cursor: Cursor) -> ReadResult:
+    def read(self, path: str | Path, cursor: Cursor) -> ReadResult:
         result = ReadResult(cursor=Cursor(meta=dict(cursor.meta)))
-        begin = start(path, cursor, result)
+        begin = open_log(path, cursor, result)
         if begin is None:
             return result
-        result.cursor.inode, offset = begin
+        f, result.cursor.inode, offset = begin
         if offset == 0:
             result.cursor.meta = {}
         from .claude_shape import NOT_THIS_SHAPE, decode
 
-        file = _File(self, path, result)
+        file = _File(self, str(path), result)
         lines = 0
-        for before, batch in line_batches(path, offset, result):
-            lines += len(batch) - batch.count(b"")
-            shaped = _decode_all(batch, decode, NOT_THIS_SHAPE)
-            if shaped is None:  # a line that does not fit: the batch line by line
-                for lineno, line in enumerate(batch, before + 1):
-                    self._read_line(file, lineno, line)
-            else:
-                self._read_shaped(file, before, batch, shaped)
+        with f:
+            for before, batch in line_batches(f, path, offset, result):
+                lines += len(batch) - batch.count(b"")
+                shaped = _decode_all(batch, decode, NOT_THIS_SHAPE)
+                if shaped is None:  # a line that does not fit: the batch line by line
+                    for lineno, line in enumerate(batch, before + 1):
+                        self._read_line(file, lineno, line)
+                else:
+                    self._read_shaped(file, before, batch, shaped)
+            result.cursor.size = size_now(f)
         result.lines += lines
-        try:
-            result.cursor.size = path.stat().st_size
-        except OSError:
-            result.cursor.size = result.cursor.offset
         return result
 
     def _read_shaped(self, file: _File, before: int, batch: list[bytes], shaped: list[Any]) -> None:
@@ -241,10 +239,15 @@ class ClaudeReader:
 class _File:
     """One read of one file: where its rows and spans go, and what its lines share."""
 
-    def __init__(self, reader: ClaudeReader, path: Path, result: ReadResult) -> None:
-        self.path, self.result, self.stem = path, result, path.stem
+    def __init__(self, reader: ClaudeReader, path: str, result: ReadResult) -> None:
+        import os
+
+        name = os.path.basename(path)
+        dot = name.rfind(".")
+        self.path, self.result = path, result
+        self.stem = name[:dot] if 0 < dot < len(name) - 1 else name  # (Path.stem, without a Path)
         self.meta = result.cursor.meta
-        self.subagent = path.parent.name == "subagents"
+        self.subagent = os.path.basename(os.path.dirname(path)) == "subagents"
         self.rows, self.spans = result.rows, result.spans
         self.pricing, self.limit = reader.pricing, reader.limits
         # the span of the last row's session and agent (a file's rows rarely change them)

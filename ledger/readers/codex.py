@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from . import Cursor, ReadResult, UsageEvent, env_root, find
-from .lines import complete_lines, json_object, skip_with_detail, start
+from .lines import complete_lines, json_object, open_log, size_now, skip_with_detail
 
 HARNESS = "codex"
 # Lines that can matter; every other line is skipped before any JSON parse.
@@ -73,33 +73,31 @@ class CodexReader:
         for sub in ("sessions", "archived_sessions"):
             yield from find(root / sub, _is_rollout, self.unreadable)
 
-    def read(self, path: Path, cursor: Cursor) -> ReadResult:
-
+    def read(self, path: str | Path, cursor: Cursor) -> ReadResult:
+        path = Path(path)
         result = ReadResult(cursor=Cursor(cursor.inode, cursor.size, cursor.offset, dict(cursor.meta)))
-        begin = start(path, cursor, result)
+        begin = open_log(path, cursor, result)
         if begin is None:
             return result  # unreadable now: keep the old cursor, try again next run
-        result.cursor.inode, offset = begin
+        f, result.cursor.inode, offset = begin
         if offset == 0:
             result.cursor.meta = {}
         meta = result.cursor.meta
-        for lineno, line in complete_lines(path, offset, result):
-            result.lines += 1
-            if not any(n in line for n in NEEDLES):
-                continue
-            obj = json_object(line, path, lineno, result)
-            if obj is None:
-                continue
-            try:
-                self._line(obj, path, meta, result)
-            except UnknownType as e:
-                skip_with_detail(result, path, lineno, str(e), "unknown line type")
-            except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
-                skip_with_detail(result, path, lineno, f"unexpected shape: {e}", "unexpected shape")
-        try:
-            result.cursor.size = path.stat().st_size
-        except OSError:
-            result.cursor.size = result.cursor.offset
+        with f:
+            for lineno, line in complete_lines(f, path, offset, result):
+                result.lines += 1
+                if not any(n in line for n in NEEDLES):
+                    continue
+                obj = json_object(line, path, lineno, result)
+                if obj is None:
+                    continue
+                try:
+                    self._line(obj, path, meta, result)
+                except UnknownType as e:
+                    skip_with_detail(result, path, lineno, str(e), "unknown line type")
+                except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+                    skip_with_detail(result, path, lineno, f"unexpected shape: {e}", "unexpected shape")
+            result.cursor.size = size_now(f)
         return result
 
     # -- one line -------------------------------------------------------------------------

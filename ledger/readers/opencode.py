@@ -85,7 +85,8 @@ class OpenCodeReader:
             except OSError:
                 pass  # an unsearchable data dir: its storage/message was noted as unreadable
 
-    def read(self, path: Path, cursor: Cursor) -> ReadResult:
+    def read(self, path: str | Path, cursor: Cursor) -> ReadResult:
+        path = Path(path)
         if path.suffix == ".db":
             return self._read_db(path, cursor)
         return self._read_file(path, cursor)
