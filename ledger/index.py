@@ -294,21 +294,51 @@ class Index:
         index had caught up exactly to `old` on that ref; otherwise (not open here, or
         another process indexed or appended meanwhile) the next catch-up reads them.
         `rows`: `record_rows(ref, chain)`, if the caller made them already."""
+        if chain and self.stage_appended(ref, old, rows or record_rows(ref, chain)):
+            self.commit_appended(ref, chain[-1][0])
+
+    def stage_appended(self, ref: str, old: str | None, rows: RecordRows) -> bool:
+        """`add_appended` in two halves, for an append that moves its ref only once its
+        objects are on disk: the rows go in now (while the objects are written), in a
+        transaction left open until `commit_appended` (once the ref moved) or
+        `drop_appended` (it did not), so the index never holds a record the ledger lacks.
+        False when nothing was staged (see add_appended)."""
         conn = self._conn
-        if conn is None or not chain:
-            return
+        if conn is None:
+            return False
         try:
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT sha FROM tips WHERE ref = ?", (ref,)).fetchone()
             if (row[0] if row else None) == old:
-                self._insert_rows(rows or record_rows(ref, chain))
-                conn.execute("INSERT OR REPLACE INTO tips(ref, sha) VALUES (?, ?)", (ref, chain[-1][0]))
-            conn.execute("COMMIT")
+                self._insert_rows(rows)
+                return True
+            conn.execute("ROLLBACK")
         except BaseException as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self.drop_appended()
             if not isinstance(e, sqlite3.DatabaseError):
                 raise  # (a database error is not the append's: a catch-up finds the records)
+        return False
+
+    def commit_appended(self, ref: str, tip: str) -> None:
+        """The staged rows land, with `ref`'s new tip."""
+        conn = self._conn
+        assert conn is not None and conn.in_transaction
+        try:
+            conn.execute("INSERT OR REPLACE INTO tips(ref, sha) VALUES (?, ?)", (ref, tip))
+            conn.execute("COMMIT")
+        except BaseException as e:
+            self.drop_appended()
+            if not isinstance(e, sqlite3.DatabaseError):
+                raise
+
+    def drop_appended(self) -> None:
+        """Forget staged rows, if any."""
+        conn = self._conn
+        if conn is not None and conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass  # (rolled back by SQLite itself already)
 
     def _add_versions(self, chain: list[tuple[str, int, bytes]]) -> None:
         from burn.store.objects import parse_trailers
@@ -380,16 +410,14 @@ def record_rows(ref: str, chain: list[tuple[str, int, bytes]]) -> RecordRows:
         import json
 
         loads, dumps = json.loads, lambda rec: json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
-    from .record import iso_to_epoch, load_record
+    from .record import read_record
 
     records, bodies, sessions, usage, tags, problems = [], [], [], [], [], []
     claims: list[tuple[object, ...]] = []
     seq = 0
     for sha, _when, message in chain:
         try:
-            rec = load_record(message, sha, loads)
-            started = iso_to_epoch(rec["started_at"])
-            ended = iso_to_epoch(rec["ended_at"]) if rec["ended_at"] else None
+            rec, started, ended = read_record(message, sha, loads)
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             problems.append((ref, sha, str(e)))
             continue

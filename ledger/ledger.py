@@ -120,7 +120,7 @@ class Ledger:
             def build(tip: bytes | None) -> bytes | None:
                 chain.clear()
                 old_tip[:] = [tip]
-                rows[:] = []
+                staged[:] = []
                 parent = tip
                 now = int(time.time())
                 objects = []
@@ -132,26 +132,40 @@ class Ledger:
                     else:
                         parent = write_loose(repo_path, b"commit", raw)
                     chain.append((parent.decode(), when, message))
-                if objects:  # the pack is written by a child while the index rows are made here
+                if objects:  # the pack is written by a child while the index rows go in here
                     from .index import record_rows
                     from .parallel import in_background
 
                     written = in_background(lambda: write_pack(repo_path, objects))
                     try:
                         if indexed:
-                            rows.append(record_rows(self.record_ref, chain))
-                    except Exception:  # (never stops the append: made again once it landed,
+                            self.index.drop_appended()  # (staged by an attempt that lost the ref)
+                            old = tip.decode() if tip else None
+                            staged[:] = [
+                                self.index.stage_appended(
+                                    self.record_ref, old, record_rows(self.record_ref, chain)
+                                )
+                            ]
+                    except Exception:  # (never stops the append: indexed once it landed,
                         pass  # where an error is the index's, as it always was)
                     finally:
                         written()  # (on disk before the ref can point at it)
                 return parent
 
             indexed = "index" in self.__dict__  # (open here: the records go in directly)
-            rows: list[Any] = []
-            cas_update(repo_path, self.record_ref, build)
+            staged: list[bool] = []
+            try:
+                cas_update(repo_path, self.record_ref, build)
+            except BaseException:
+                if indexed:
+                    self.index.drop_appended()
+                raise
         if indexed:
-            old = old_tip[0].decode() if old_tip and old_tip[0] else None
-            self.index.add_appended(self.record_ref, old, chain, rows[0] if rows else None)
+            if staged and staged[0]:
+                self.index.commit_appended(self.record_ref, chain[-1][0])
+            else:
+                old = old_tip[0].decode() if old_tip and old_tip[0] else None
+                self.index.add_appended(self.record_ref, old, chain)
         if not returning:
             return []
         return [public(b, sha) for b, (sha, _w, _m) in zip(bodies, chain, strict=True)]

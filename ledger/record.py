@@ -256,14 +256,26 @@ def load_record(message: bytes, record_id: str, loads: Any = None) -> dict[str, 
 
     The one definition of "a record" that the index and fsck share.
     """
+    return read_record(message, record_id, loads)[0]
+
+
+def read_record(message: bytes, record_id: str, loads: Any = None) -> tuple[dict[str, Any], int, int | None]:
+    """`load_record`, with its start and end as Unix seconds (the index keeps both; a
+    time is checked by converting it, once)."""
     rec = public(parse_message(message, loads), record_id)
     if not isinstance(rec["persona"], str) or not rec["persona"]:
         raise ValueError("record has no persona")
-    if not isinstance(rec["started_at"], str) or not _ISO.match(rec["started_at"]):
-        raise ValueError(f"record has no valid started_at: {rec['started_at']!r}")
-    if rec["ended_at"] is not None and not (isinstance(rec["ended_at"], str) and _ISO.match(rec["ended_at"])):
-        raise ValueError(f"record has an invalid ended_at: {rec['ended_at']!r}")
-    return rec
+    started, ended = rec["started_at"], rec["ended_at"]
+    try:
+        started = iso_to_epoch(started)
+    except (ValueError, TypeError):
+        raise ValueError(f"record has no valid started_at: {started!r}") from None
+    if ended is not None:
+        try:
+            ended = iso_to_epoch(ended)
+        except (ValueError, TypeError):
+            raise ValueError(f"record has an invalid ended_at: {ended!r}") from None
+    return rec, started, ended
 
 
 def parse_message(message: bytes, loads: Any = None) -> dict[str, Any]:

@@ -268,6 +268,57 @@ def test_index_rows_that_fail_beside_the_pack_never_stop_the_append(
     assert ids == [r["id"] for r in got]
 
 
+def test_index_rows_staged_beside_the_pack_land_only_with_the_ref(
+    burn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's rows go into the index while its pack is written, in a transaction that
+    commits only once the ref has moved: a ref update that fails leaves no row behind, and
+    one that loses the race and is tried again leaves each record once."""
+    import sqlite3
+
+    from burn.ledger.ledger import PACK_BATCH
+    from burn.store import gitrepo
+
+    led = Ledger.open(burn_home)
+    conn = led.index.conn()  # (open here: a batch's rows go in directly)
+    first = led.append_many([body(0, led.host)])
+    real_set = gitrepo._set_if_equals
+    seen_outside: list[int] = []
+
+    def fails(*a: Any) -> bool:
+        assert conn.in_transaction  # the rows are staged by now ...
+        outside = sqlite3.connect(burn_home / "index.sqlite")
+        seen_outside.append(outside.execute("SELECT count(*) FROM records").fetchone()[0])
+        outside.close()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gitrepo, "_set_if_equals", fails)
+    with pytest.raises(OSError, match="No space"):
+        led.append_many([body(i, led.host) for i in range(1, PACK_BATCH + 3)])
+    assert seen_outside == [1]  # ... but not visible to anyone else
+    assert not conn.in_transaction
+    ids = led.index.read(lambda c: [row[0] for row in c.execute("SELECT id FROM records ORDER BY seq")])
+    assert ids == [first[0]["id"]]  # and gone with the failed update
+
+    attempts: list[int] = []
+
+    def loses_once(*a: Any) -> bool:
+        attempts.append(1)
+        return False if len(attempts) == 1 else bool(real_set(*a))
+
+    monkeypatch.setattr(gitrepo, "_set_if_equals", loses_once)
+    got = led.append_many([body(i, led.host) for i in range(1, PACK_BATCH + 3)])
+    assert len(attempts) == 2
+
+    def ids_now() -> list[str]:
+        return led.index.read(lambda c: [row[0] for row in c.execute("SELECT id FROM records ORDER BY seq")])
+
+    assert ids_now() == [first[0]["id"], *(r["id"] for r in got)]  # staged twice, landed once
+    direct = ids_now()
+    led.index.rebuild()
+    assert ids_now() == direct
+
+
 def test_commit_bytes_are_what_dulwich_writes(tmp_path: Path) -> None:
     from dulwich.objects import Commit
 
