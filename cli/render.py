@@ -6,7 +6,6 @@ time budget, so no rich here. JSON listings are `{"schema": 1, "<key>": [...]}`.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable
 
@@ -143,16 +142,23 @@ def emit_json_strings(
         out.write(s if first else ",\n" + s)
         first = False
     out.write("]")
+    if extra:
+        import json
+
     for k, v in (extra or {}).items():
         out.write(f", {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}")
     out.write("}\n")
 
 
 def emit_one(obj: dict[str, Any], out: IO[str] | None = None) -> None:
+    import json  # (here: a command that prints no JSON never imports it)
+
     (out or sys.stdout).write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def dumps(obj: Any) -> str:
+    import json
+
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 

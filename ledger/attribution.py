@@ -51,7 +51,7 @@ SKIPPED_SOURCES = {"merge", "squash"}
 FIXUP_PREFIXES = ("fixup! ", "squash! ", "amend! ")
 WINDOW_LOOKBACK_S = 24 * 3600  # a launch older than a stamp's expiry is not "since"
 ATTRIBUTION_PERSONA = "(attribution)"  # the persona field of attribution records
-INDEX_SCHEMA = 11  # = index.SCHEMA_VERSION (a test keeps them equal); another: the slow path
+INDEX_SCHEMA = 12  # = index.SCHEMA_VERSION (a test keeps them equal); another: the slow path
 INDEX_BUSY_S = 30.0  # = index.BUSY_TIMEOUT_S
 RECORDS_PREFIX = "refs/burn/records/"  # = index.RECORDS_PREFIX
 PERSONAS_REF = "refs/burn/personas"  # = index.PERSONAS_REF

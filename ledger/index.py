@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 PERSONAS_REF = "refs/burn/personas"  # = store.objects.PERSONAS_REF (not imported: start-up)
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 RECORDS_PREFIX = "refs/burn/records/"
 
 TABLES = """
@@ -65,6 +65,8 @@ CREATE TABLE labels(harness TEXT NOT NULL, link TEXT NOT NULL, name TEXT NOT NUL
 -- Sessions whose logs moved since their growth was last recorded (agent '' = none).
 CREATE TABLE dirty(harness TEXT NOT NULL, session TEXT NOT NULL, agent TEXT NOT NULL,
   first_ts TEXT, last_ts TEXT, PRIMARY KEY (harness, session, agent));
+-- Log directories as last listed: their entries, NUL-separated (see readers/listings.py).
+CREATE TABLE listings(dir TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, names TEXT NOT NULL);
 """
 # Secondary indexes over record rows: dropped during a bulk load, built once after it.
 INDEX_DDL = (
@@ -85,6 +87,7 @@ INDEX_DDL = (
     "CREATE INDEX attributions_launch ON attributions(launch_id)",
 )
 INGEST_TABLES = ("cursors", "responses", "labels", "dirty")
+CACHE_TABLES = ("listings",)  # carried into a rebuilt index one by one (each stands alone)
 INDEXES = tuple(stmt.split()[2] for stmt in INDEX_DDL)
 BULK_LOAD = 5000  # commits in one catch-up above which indexes are rebuilt after the load
 FAST_JSON_FROM = 8  # commits in one catch-up from which orjson parses them
@@ -214,6 +217,9 @@ class Index:
 
             if all(ddl("old", table) == ddl("main", table) for table in INGEST_TABLES):
                 for table in INGEST_TABLES:
+                    conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
+            for table in CACHE_TABLES:
+                if ddl("old", table) == ddl("main", table):
                     conn.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM old.{table}")
         except sqlite3.DatabaseError:
             pass  # damaged: the logs will be read again

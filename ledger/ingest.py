@@ -119,10 +119,12 @@ def _ingest(
     began = time.time()  # a launch that ends after this may have lines this ingest never lists
     conn = ledger.index.conn()
     work: list[tuple[Reader, Path | str]] = []
+    listings = ingest_read.load_listings(conn)
     for harness in harnesses or READERS:
         reader = reader_for(harness)
         if reader is None:
             continue
+        reader.listings = listings
         report.harnesses.append(harness)
         for root in reader.roots():
             try:
@@ -146,13 +148,13 @@ def _ingest(
 
     totals = ReadTotals()
     if sum(weights) < BIG_READ:
-        totals.sums = read_logs(conn, jobs, weights, pricing, totals, step)
+        totals.sums = read_logs(conn, jobs, weights, pricing, totals, step, listings)
         return _record(ledger, conn, report, totals, pricing, began)
     # A big read is checkpointed by a thread while the recording goes on (see Checkpoint)
     conn.execute("PRAGMA wal_autocheckpoint=0")
     checkpoint = Checkpoint(ledger.index.path)
     try:
-        totals.sums = read_logs(conn, jobs, weights, pricing, totals, step)
+        totals.sums = read_logs(conn, jobs, weights, pricing, totals, step, listings)
         checkpoint.start()
         return _record(ledger, conn, report, totals, pricing, began)
     finally:

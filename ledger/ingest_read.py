@@ -13,7 +13,6 @@ state per session, which this process applies after its own.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections import Counter
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from .readers.listings import Listings
     from .responses import Session, States, Sums, Tally
 
     Part = tuple[bytes, Tally]  # a session the helper read: its stored state, and its tally
@@ -118,10 +118,14 @@ def read_logs(
     pricing: Any,
     totals: ReadTotals,
     progress: Callable[[], None] | None = None,
+    listings: Listings | None = None,
 ) -> dict[Session, Sums]:
-    """Read `jobs` (files with the cursors to read them from) and store what they say;
-    return what each session they touched adds up to (see `responses.totals`)."""
+    """Read `jobs` (files with the cursors to read them from) and store what they say,
+    with the `listings` of the walk that found them; return what each session they
+    touched adds up to (see `responses.totals`)."""
     if not jobs:
+        if listings is not None:
+            save_listings(conn, listings)
         return {}
     for reader in {id(job[0]): job[0] for job in jobs}.values():
         prepare = getattr(reader, "prepare", None)
@@ -182,6 +186,8 @@ def read_logs(
             [(*group, first, last) for group, (first, last) in spans.items()],
         )
         conn.executemany("INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, ?, ?)", cursors)
+        if listings is not None:
+            save_listings(conn, listings)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -250,6 +256,36 @@ def _store_states(
     return {session: responses.totals(tally) for session, (_data, tally) in stored.items()}
 
 
+def load_listings(conn: sqlite3.Connection) -> Listings:
+    """The directory listings earlier ingests kept (see readers/listings.py)."""
+    from .readers.listings import Listings
+
+    return Listings({row[0]: row[1:] for row in conn.execute("SELECT dir, mtime_ns, names FROM listings")})
+
+
+def save_listings(conn: sqlite3.Connection, listings: Listings) -> None:
+    """Keep what this walk listed, and forget the directories gone or changed too lately
+    to trust: in the transaction open on `conn` if there is one (a read's: one commit
+    fewer), else in its own; no write at all when nothing moved."""
+    forget = [(d,) for d in (*listings.stale, *listings.gone())]
+    if not listings.changed and not forget:
+        return
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        conn.executemany("DELETE FROM listings WHERE dir = ?", forget)
+        conn.executemany(
+            "INSERT OR REPLACE INTO listings VALUES (?, ?, ?)", [(d, *v) for d, v in listings.changed.items()]
+        )
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def changed_files(
     conn: sqlite3.Connection,
     work: list[tuple[Reader, Path | str]],
@@ -274,11 +310,18 @@ def changed_files(
             continue
         if row and st.st_ino == row[0] and st.st_size == row[1] == row[2]:
             continue
-        cursor = Cursor(row[0], row[1], row[2], json.loads(row[3] or "{}")) if row else Cursor()
+        cursor = Cursor(row[0], row[1], row[2], _meta(row[3])) if row else Cursor()
         jobs.append((reader, path, cursor))  # (a string stays one: see Reader.files)
         start = cursor.offset if st.st_ino == cursor.inode and st.st_size >= cursor.offset else 0
         weights.append(st.st_size - start)
     return jobs, weights
+
+
+def _meta(text: str | None) -> dict[str, Any]:
+    """A cursor's stored meta (json imported here: an ingest with nothing new needs none)."""
+    import json
+
+    return json.loads(text or "{}")
 
 
 def _read_file(reader: Reader, path: Path | str, cursor: Cursor, pricing: Any) -> FileRead:

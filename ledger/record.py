@@ -7,7 +7,6 @@ version) is added when a record is read, so stored and shown can never disagree.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Mapping
@@ -247,6 +246,8 @@ def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
         except orjson.JSONEncodeError:  # (an integer past 64 bits: json.dumps writes it)
             pass
     if not text:
+        import json  # (here: reading records never needs it)
+
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     return b"%s\n\n%s\n\n%s" % (_subject(body, tokens).encode(), text, trailers.encode())
 

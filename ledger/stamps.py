@@ -15,7 +15,6 @@ it ended, its launcher dead, or it older than 24 h.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -90,6 +89,8 @@ def write_json(path: Path, data: dict[str, Any], sync: bool = True) -> None:
     overhead. A power loss during a launch can at worst leave a stamp empty (reported by
     `load_all`, left alone) and its sessions recorded under `none`; no spend is lost (it
     is in the harness's logs until ingested, and records themselves are synced)."""
+    import json  # (in each function: an ingest with no stamp to read imports none)
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
@@ -107,6 +108,7 @@ def create_held(path: Path, data: dict[str, Any]) -> int:
     Locked before the rename, not after: a stamp seen for even a moment without its lock
     looks like a dead launcher's, and an ingest running then would settle it, empty."""
     import fcntl
+    import json
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -137,6 +139,8 @@ def load_all(pending: Path, problems: list[str] | None = None) -> list[Stamp]:
     reported and left alone (it never stops an ingest)."""
     stamps = []
     for path in _stamp_paths(pending):
+        import json  # (imported once a stamp is found)
+
         try:
             data = json.loads(path.read_text())
             float(data["spawned_epoch"])
@@ -169,6 +173,8 @@ def _stamp_paths(pending: Path) -> Iterator[Path]:
 
 
 def _optional(path: Path) -> dict[str, Any] | None:
+    import json
+
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):

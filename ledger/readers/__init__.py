@@ -17,6 +17,8 @@ from burn.store.tuples import NamedTuple
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
 if TYPE_CHECKING:
     from typing import Any, Protocol
+
+    from .listings import Listings
 else:
     Protocol = object  # (Reader is a protocol for type checkers only)
 
@@ -95,6 +97,7 @@ class ReadResult:
 class Reader(Protocol):
     harness: str
     unreadable: list[str]  # "dir: cannot list: reason" for each directory files() could not list
+    listings: Listings | None  # directory listings of an earlier ingest, set by the engine
 
     def roots(self) -> list[Path]:
         """Where this harness keeps its logs (its own env var, else its default)."""
@@ -118,36 +121,42 @@ def env_root(var: str, default: str) -> Path:
     return Path(value).expanduser() if value else Path(default).expanduser()
 
 
-def find(base: Path, match: Callable[[str], bool], unreadable: list[str]) -> list[Path]:
+def find(
+    base: Path, match: Callable[[str], bool], unreadable: list[str], listings: Listings | None = None
+) -> list[Path]:
     """`find_paths` as Path objects."""
-    return [Path(p) for p in find_paths(base, match, unreadable)]
+    return [Path(p) for p in find_paths(base, match, unreadable, listings)]
 
 
-def find_paths(base: Path, match: Callable[[str], bool], unreadable: list[str]) -> list[str]:
+def find_paths(
+    base: Path | str, match: Callable[[str], bool], unreadable: list[str], listings: Listings | None = None
+) -> list[str]:
     """Files under `base` whose names match, sorted as strings. A directory that cannot be
     listed is noted in `unreadable` and the walk goes on (Path.rglob would skip it
     silently); a missing one is not an error (a harness never installed, a directory
     removed meanwhile). Symlinked directories are not entered. (os.scandir by hand: half
-    the time of os.walk or rglob on a large history.)"""
+    the time of os.walk or rglob on a large history.) With `listings`, a directory
+    unchanged since an earlier ingest listed it is not listed again (see listings.py)."""
+    from .listings import list_names
+
     found: list[str] = []
     stack = [str(base)]
+    if listings is not None:
+        listings.bases.add(stack[0])
     while stack:
         top = stack.pop()
         try:
-            entries = list(os.scandir(top))
+            names = list_names(top) if listings is None else listings.names(top)
         except FileNotFoundError:
             continue
         except OSError as e:
             unreadable.append(f"{top}: cannot list: {e.strerror}")
             continue
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                is_dir = False
-            if is_dir:
-                stack.append(entry.path)
-            elif match(entry.name):
-                found.append(entry.path)
+        prefix = top if top.endswith("/") else top + "/"  # (what os.scandir's entry.path is)
+        for name in names:
+            if name[-1] == "/":
+                stack.append(prefix + name[:-1])
+            elif match(name):
+                found.append(prefix + name)
     found.sort()
     return found  # (strings: making a Path of each costs most of a listing with nothing new)

@@ -24,6 +24,8 @@ TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/t
 if TYPE_CHECKING:
     from typing import Any
 
+    from .listings import Listings
+
 HARNESS = "claude"
 
 
@@ -38,6 +40,7 @@ class ClaudeReader:
 
     def __init__(self) -> None:
         self.unreadable: list[str] = []
+        self.listings: Listings | None = None  # (see Reader.listings)
         self.pricing: Any = None  # (see prepare)
         self.limits: dict[str, int | None] = {}  # model -> long-context threshold
 
@@ -52,7 +55,9 @@ class ClaudeReader:
     def files(self, root: Path) -> Iterator[Path | str]:
         # sorted: `<session>.jsonl` comes before `<session>/subagents/...` ('.' < '/'),
         # so a Task call's agent name is known before its subagent's spend is read
-        yield from find_paths(root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable)
+        yield from find_paths(
+            root / "projects", lambda name: name.endswith(".jsonl"), self.unreadable, self.listings
+        )
 
     def prepare(self, pricing: Any = None) -> None:
         """Import what reading needs (before a helper process is forked to read too), and

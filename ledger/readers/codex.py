@@ -40,10 +40,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import Cursor, ReadResult, UsageEvent, env_root, find
 from .lines import complete_lines, json_object, open_log, size_now, skip_with_detail
+
+if TYPE_CHECKING:
+    from .listings import Listings
 
 HARNESS = "codex"
 # Lines that can matter; every other line is skipped before any JSON parse.
@@ -65,13 +68,14 @@ class CodexReader:
         self._paths: dict[str, Path] | None = None  # thread id -> rollout path (for subagent roots)
         self._roots: dict[str, str] = {}
         self.unreadable: list[str] = []
+        self.listings: Listings | None = None  # (see Reader.listings)
 
     def roots(self) -> list[Path]:
         return [env_root("CODEX_HOME", "~/.codex")]
 
     def files(self, root: Path) -> Iterator[Path]:
         for sub in ("sessions", "archived_sessions"):
-            yield from find(root / sub, _is_rollout, self.unreadable)
+            yield from find(root / sub, _is_rollout, self.unreadable, self.listings)
 
     def read(self, path: str | Path, cursor: Cursor) -> ReadResult:
         path = Path(path)

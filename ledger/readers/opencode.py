@@ -43,11 +43,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..usage import PROMPT_KINDS
 from . import Cursor, ReadResult, UsageEvent, find_paths
 from .lines import skip_with_detail
+
+if TYPE_CHECKING:
+    from .listings import Listings
 
 HARNESS = "opencode"
 MAX_JSON = 4 << 20  # a message's JSON is a few KB; anything bigger is not one
@@ -62,6 +65,7 @@ class OpenCodeReader:
     def __init__(self) -> None:
         self._parents: dict[Path, dict[str, str | None]] = {}  # data dir -> session -> parent
         self.unreadable: list[str] = []
+        self.listings: Listings | None = None  # (see Reader.listings)
 
     def roots(self) -> list[Path]:
         own = os.environ.get("OPENCODE_DATA_DIR")
@@ -75,7 +79,7 @@ class OpenCodeReader:
     def files(self, root: Path) -> Iterator[Path | str]:
         # legacy files first, then the db: a message in both ends with the db's report
         base = root / "storage" / "message"  # <session>/<message>.json
-        names = find_paths(base, lambda name: name.endswith(".json"), self.unreadable)
+        names = find_paths(base, lambda name: name.endswith(".json"), self.unreadable, self.listings)
         top = str(base)  # (strings: see find_paths)
         yield from (p for p in names if os.path.dirname(os.path.dirname(p)) == top)
         for db in [root / "opencode.db", *sorted(root.glob("opencode-*.db"))]:
