@@ -183,14 +183,17 @@ class Index:
         conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
-        conn.executescript(TABLES)
+        conn.executescript(f"BEGIN; {TABLES}; COMMIT;")  # (one transaction, not one a table)
         self._conn, self._fresh = conn, True
         try:
             self.catch_up()
+            conn.execute("BEGIN")
             for stmt in INDEX_DDL:
                 conn.execute(stmt)
-            self._keep_ingest_state(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+            self._keep_ingest_state(conn)
+            conn.execute("PRAGMA journal_mode=WAL")  # (kept by the file: opening it is then quicker)
         finally:
             self._fresh = False
             conn.close()
