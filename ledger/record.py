@@ -16,6 +16,7 @@ from burn.store.errors import BurnError
 
 from .money import fmt_usd
 from .usage import (
+    BILLED_KINDS,
     GRANULARITIES,
     TOKEN_KINDS,
     add_usage,
@@ -47,9 +48,16 @@ def iso_to_epoch(text: str) -> int:
     """Unix seconds of `2026-11-23T10:00:00Z` (strptime is 20x slower on a rebuild)."""
     if not _ISO.match(text):
         raise ValueError(f"{text!r} is not a UTC time like 2026-11-23T10:00:00Z")
-    # calendar.timegm, inline (a rebuild or an ingest converts every record's times)
-    days = date(int(text[0:4]), int(text[5:7]), 1).toordinal() - _EPOCH_DAY + int(text[8:10]) - 1
+    # calendar.timegm, inline, each month's first day counted once (a rebuild or an
+    # ingest converts every record's times)
+    days = _MONTHS.get(text[:7])
+    if days is None:
+        days = _MONTHS[text[:7]] = date(int(text[0:4]), int(text[5:7]), 1).toordinal() - _EPOCH_DAY
+    days += int(text[8:10]) - 1
     return ((days * 24 + int(text[11:13])) * 60 + int(text[14:16])) * 60 + int(text[17:19])
+
+
+_MONTHS: dict[str, int] = {}  # "2026-11" -> days from 1970-01-01 to its first day
 
 
 def usd_to_micros(text: str | float | int) -> int:
@@ -100,7 +108,7 @@ def make_body(
         if granularity not in GRANULARITIES:
             raise RecordError(f"unknown granularity {granularity!r}", field=f"by_model[{i}].granularity")
         try:
-            usage = check_usage(row.get("usage", {}), f"by_model[{i}]")
+            usage = check_usage(row.get("usage", {}), i)
         except ValueError as e:
             raise RecordError(str(e), field=f"by_model[{i}].usage") from e
         cov = coverage(usage)
@@ -213,8 +221,20 @@ def usage_of(rows: list[dict[str, Any]]) -> dict[str, int | None]:
     return add_usage(r["usage"] for r in rows)
 
 
+def billed_tokens(rows: list[dict[str, Any]]) -> int | None:
+    """`total_tokens(usage_of(rows))`, without making the summed usage first."""
+    total = None
+    for row in rows:
+        get = row["usage"].get
+        for k in BILLED_KINDS:
+            v = get(k)
+            if v is not None:
+                total = v if total is None else total + v
+    return total
+
+
 def subject(body: Mapping[str, Any]) -> str:
-    return _subject(body, total_tokens(usage_of(body.get("by_model") or [])))
+    return _subject(body, billed_tokens(body.get("by_model") or []))
 
 
 def _subject(body: Mapping[str, Any], tokens: int | None) -> str:
@@ -229,7 +249,7 @@ def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
     """`fast_json`: the body serialised by orjson (for a batch: importing it costs more
     than one record), which writes what json.dumps below writes, byte for byte, for all
     a body holds (strings, integers, booleans, null, lists, objects with string keys)."""
-    tokens = total_tokens(usage_of(body.get("by_model") or []))
+    tokens = billed_tokens(body.get("by_model") or [])
     cost = body.get("cost_micros")
     trailers = (
         f"Burn-Persona: {body['persona']}\n"

@@ -36,16 +36,26 @@ def empty_usage() -> Usage:
     return dict.fromkeys(TOKEN_KINDS)
 
 
-def check_usage(usage: Mapping[str, Any], where: str) -> Usage:
-    """A usage mapping with every kind present, each a non-negative int or None."""
+def check_usage(usage: Mapping[str, Any], where: str | int) -> Usage:
+    """A usage mapping with every kind present, each a non-negative int or None.
+    (`where` names the row in an error: a string, or a `by_model` index.)"""
     out = empty_usage()
     for key, value in usage.items():
         if key not in out:
-            raise ValueError(f"{where}: unknown token kind {key!r} (known: {', '.join(TOKEN_KINDS)})")
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise ValueError(f"{where}: {key} must be a non-negative integer or null, got {value!r}")
+            raise ValueError(f"{_row(where)}: unknown token kind {key!r} (known: {', '.join(TOKEN_KINDS)})")
+        # (an int is one test; a subclass of int, not bool, is still a count)
+        if value is not None and (type(value) is not int or value < 0) and not _is_count(value):
+            raise ValueError(f"{_row(where)}: {key} must be a non-negative integer or null, got {value!r}")
         out[key] = value
     return out
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _row(where: str | int) -> str:
+    return where if isinstance(where, str) else f"by_model[{where}]"
 
 
 def add_usage(rows: Iterable[Mapping[str, int | None]]) -> Usage:
@@ -71,13 +81,13 @@ def total_tokens(usage: Mapping[str, int | None]) -> int | None:
 
 
 def coverage(usage: Mapping[str, int | None]) -> dict[str, bool]:
+    get = usage.get
     return {
-        "has_input_tokens": usage.get("input_tokens") is not None,
-        "has_output_tokens": usage.get("output_tokens") is not None,
-        "has_cache_read": usage.get("cache_read_tokens") is not None,
-        "has_cache_write": usage.get("cache_write_5m_tokens") is not None
-        or usage.get("cache_write_1h_tokens") is not None,
-        "has_reasoning": usage.get("reasoning_tokens") is not None,
+        "has_input_tokens": get("input_tokens") is not None,
+        "has_output_tokens": get("output_tokens") is not None,
+        "has_cache_read": get("cache_read_tokens") is not None,
+        "has_cache_write": (get("cache_write_5m_tokens"), get("cache_write_1h_tokens")) != (None, None),
+        "has_reasoning": get("reasoning_tokens") is not None,
     }
 
 

@@ -186,3 +186,31 @@ def test_chain_walkers_agree_and_detect_rewrites(
     rows = led.index.read(lambda c: [r[0] for r in c.execute("SELECT id FROM records ORDER BY seq")])
     assert rows == [*ids[:3], other]
     assert led.index.rebuilt_because == f"refs/burn/records/{led.host} was rewritten"
+
+
+@given(st.integers(min_value=0, max_value=253402300799), st.sampled_from(["", ".5", ".123456"]))
+def test_a_record_time_converts_to_the_unix_seconds_timegm_gives(seconds: int, fraction: str) -> None:
+    """iso_to_epoch counts each month's first day once and keeps it (a cache that must
+    never give one month another's days)."""
+    import calendar
+    import time
+
+    from burn.ledger.record import iso_to_epoch
+
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + fraction + "Z"
+    assert iso_to_epoch(text) == seconds == calendar.timegm(time.gmtime(seconds))
+    assert iso_to_epoch(text) == seconds  # (again, from the cache)
+
+
+def test_billed_tokens_of_a_body_is_the_total_of_its_summed_usage() -> None:
+    from burn.ledger.record import billed_tokens, usage_of
+    from burn.ledger.usage import total_tokens
+
+    rows = [
+        {"usage": {"input_tokens": 3, "output_tokens": None, "reasoning_tokens": 9}},
+        {"usage": {"input_tokens": None, "output_tokens": 4, "cache_write_1h_tokens": 5}},
+    ]
+    assert billed_tokens(rows) == total_tokens(usage_of(rows)) == 12  # (reasoning is in output)
+    unknown = [{"usage": {"input_tokens": None, "reasoning_tokens": 7}}]
+    assert billed_tokens(unknown) is None is total_tokens(usage_of(unknown))
+    assert billed_tokens([]) is None
