@@ -40,7 +40,6 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from burn.store.errors import BurnError, json_problem
@@ -205,6 +204,8 @@ def per_mtok(pico: int | None) -> str | None:
     """A pico-USD-per-token rate back as the table's USD-per-million string ("3.75")."""
     if pico is None:
         return None
+    from decimal import Decimal
+
     text = format(Decimal(pico) / PICO_PER_MICRO, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
@@ -347,6 +348,11 @@ def _pico(value: Any, field: str, bad: Any) -> int:
         raise bad(
             f"must be a decimal string of USD per million tokens, got {_what(value)}", field=field, fix=hint
         )
+    exact = _plain_pico(value)
+    if exact is not None:
+        return exact
+    from decimal import Decimal, InvalidOperation  # (anything but a plain "3.75": the checks below)
+
     try:
         amount = Decimal(value.strip())
     except InvalidOperation:
@@ -359,6 +365,17 @@ def _pico(value: Any, field: str, bad: Any) -> int:
     if pico != pico.to_integral_value():
         raise bad(f"at most six decimal places (one pico-USD per token), got {value!r}", field=field)
     return int(pico)
+
+
+def _plain_pico(text: str) -> int | None:
+    """A plain decimal like "3.75" (at most six places) as pico-USD per token, exactly and
+    without Decimal (every price of every table, on every load); None for anything else."""
+    whole, dot, frac = text.strip().partition(".")
+    if not (whole.isascii() and whole.isdigit()) or len(frac) > 6:
+        return None
+    if dot and not (frac.isascii() and frac.isdigit()):
+        return None
+    return int(whole) * PICO_PER_MICRO + (int(frac.ljust(6, "0")) if frac else 0)
 
 
 def _what(value: Any) -> str:
@@ -379,7 +396,7 @@ def _tier(entry: Mapping[str, Any]) -> TierPrices:
     def rate(kind: str) -> int | None:
         if kind not in entry:
             return None
-        return int(Decimal(entry[kind].strip()) * PICO_PER_MICRO)
+        return _pico(entry[kind], kind, None)  # (validated: `bad` is never called)
 
     return TierPrices(**{kind: rate(kind) for kind in PRICE_KINDS})
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from burn.ledger.pricing import (
     PRICE_KINDS,
@@ -376,3 +378,23 @@ def test_explicit_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BurnError, match="not found") as info:
         load_table(tmp_path / "nope.json")
     assert "nope.json" in str(info.value)
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=0, max_value=8), st.booleans())
+def test_a_plain_price_is_read_exactly_as_decimal_reads_it(micros: int, places: int, padded: bool) -> None:
+    """Prices are read without Decimal when plain ("3.75"): the same integer, and anything
+    past six places still refused by the checks that name the field."""
+    from burn.ledger import pricing
+
+    text = f"{Decimal(micros) / 10**places:.{places}f}"
+    text = f" {text} " if padded else text
+    if places <= 6:
+        assert pricing._plain_pico(text) == int(Decimal(text.strip()) * pricing.PICO_PER_MICRO)
+    else:
+        assert pricing._plain_pico(text) is None
+    try:
+        got = pricing._pico(text, "models.m.input", BurnError)
+    except BurnError as e:
+        assert "six decimal places" in str(e) and places > 6
+    else:
+        assert got == Decimal(text.strip()) * pricing.PICO_PER_MICRO
