@@ -143,7 +143,7 @@ class Ledger:
                             old = tip.decode() if tip else None
                             staged[:] = [
                                 self.index.stage_appended(
-                                    self.record_ref, old, record_rows(self.record_ref, chain)
+                                    self.record_ref, old, record_rows(self.record_ref, chain, bodies)
                                 )
                             ]
                     except Exception:  # (never stops the append: indexed once it landed,

@@ -112,17 +112,19 @@ def make_body(
         except ValueError as e:
             raise RecordError(str(e), field=f"by_model[{i}].usage") from e
         cov = coverage(usage)
-        clean = {
-            "model": model,
-            "tier": row.get("tier", "base"),
-            "granularity": granularity,
-            "usage": usage,
-            "coverage": cov,
-            "fidelity": fidelity_class(granularity, usage, cost_known, cov),
-        }
+        fidelity = fidelity_class(granularity, usage, cost_known, cov)
+        tier = row.get("tier", "base")
         if row.get("session") is not None:  # a launch record spans sessions and agents:
-            clean["session"] = str(row["session"])  # each row says whose it is, so later
-            clean["agent"] = row.get("agent")  # growth is netted against the right one
+            clean = {  # each row says whose it is, so later growth is netted against it
+                "agent": row.get("agent"), "coverage": cov, "fidelity": fidelity,
+                "granularity": granularity, "model": model, "session": str(row["session"]),
+                "tier": tier, "usage": usage,
+            }  # fmt: skip
+        else:
+            clean = {
+                "coverage": cov, "fidelity": fidelity, "granularity": granularity, "model": model,
+                "tier": tier, "usage": usage,
+            }  # fmt: skip
         rows.append(clean)
     if cost_micros is not None and (
         not isinstance(cost_micros, int) or isinstance(cost_micros, bool) or cost_micros < 0
@@ -150,28 +152,43 @@ def make_body(
         if rows
         else ("cost-only" if cost_micros is not None else "partial")
     )
+    # Keys sorted at every level, as the commit stores them (orjson's OPT_SORT_KEYS) and
+    # as reading the commit back gives them: the index rows an append makes from the body
+    # itself are then the very rows a rebuild makes from the commit (index.record_rows).
     body: dict[str, Any] = {
-        "schema": SCHEMA,
-        "kind": kind,
-        "persona": persona,
-        "version": version,
-        "source": source,
-        "harness": harness,
-        "host": host,
-        "started_at": started_at,
-        "ended_at": ended_at,
-        "duration_ms": duration_ms,
-        "exit_code": exit_code,
-        "parent": parent,
-        "sessions": list(sessions or []),
         "by_model": rows,
         "cost_micros": cost_micros,
-        "pricing": pricing,
+        "duration_ms": duration_ms,
+        "ended_at": ended_at,
+        "exit_code": exit_code,
         "fidelity": fid,
+        "harness": harness,
+        "host": host,
+        "kind": kind,
+        "parent": parent,
+        "persona": persona,
+        "pricing": pricing,
+        "schema": SCHEMA,
+        "sessions": list(sessions or []),
+        "source": source,
+        "started_at": started_at,
         "tags": dict(sorted(clean_tags.items())),
+        "version": version,
     }
-    body.update(extra)
+    if extra:
+        body.update((k, _stored(v)) for k, v in extra.items())
+        body = dict(sorted(body.items()))
     return body
+
+
+def _stored(value: Any) -> Any:
+    """A value as reading it back from its JSON gives it: objects with sorted keys, arrays
+    as lists (scalars, the common case, as they are)."""
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_stored(v) for v in value]
+    return value
 
 
 def public(body: Mapping[str, Any], record_id: str) -> dict[str, Any]:

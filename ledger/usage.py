@@ -20,6 +20,7 @@ TOKEN_KINDS = (
     "cache_write_1h_tokens",
     "reasoning_tokens",
 )
+STORED_KINDS = tuple(sorted(TOKEN_KINDS))  # their order in a stored record's JSON
 # Reasoning tokens are billed as output and already counted in it (OpenAI's meaning), so
 # they are shown but not added into totals.
 BILLED_KINDS = TOKEN_KINDS[:5]
@@ -37,9 +38,10 @@ def empty_usage() -> Usage:
 
 
 def check_usage(usage: Mapping[str, Any], where: str | int) -> Usage:
-    """A usage mapping with every kind present, each a non-negative int or None.
-    (`where` names the row in an error: a string, or a `by_model` index.)"""
-    out = empty_usage()
+    """A usage mapping with every kind present, each a non-negative int or None, its keys
+    in the order a record stores them (sorted, see record.make_body). (`where` names the
+    row in an error: a string, or a `by_model` index.)"""
+    out = dict.fromkeys(STORED_KINDS)
     for key, value in usage.items():
         if key not in out:
             raise ValueError(f"{_row(where)}: unknown token kind {key!r} (known: {', '.join(TOKEN_KINDS)})")
@@ -82,11 +84,11 @@ def total_tokens(usage: Mapping[str, int | None]) -> int | None:
 
 def coverage(usage: Mapping[str, int | None]) -> dict[str, bool]:
     get = usage.get
-    return {
-        "has_input_tokens": get("input_tokens") is not None,
-        "has_output_tokens": get("output_tokens") is not None,
+    return {  # (keys sorted: the order a stored record has them, see record.make_body)
         "has_cache_read": get("cache_read_tokens") is not None,
         "has_cache_write": (get("cache_write_5m_tokens"), get("cache_write_1h_tokens")) != (None, None),
+        "has_input_tokens": get("input_tokens") is not None,
+        "has_output_tokens": get("output_tokens") is not None,
         "has_reasoning": get("reasoning_tokens") is not None,
     }
 
