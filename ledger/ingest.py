@@ -208,9 +208,11 @@ def _record(
     report.records = len(bodies)
     report.launches = [(s.id, why) for s, why, _g in todo.settle]
     conn.execute("BEGIN")  # (one transaction, not one per row)
-    conn.executemany(
-        "DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", [d[:3] for d in finished]
-    )
+    settled = [d[:3] for d in finished]
+    if len(settled) == len(dirty) and set(settled) == {d[:3] for d in dirty}:
+        conn.execute("DELETE FROM dirty")  # (every mark settled, the common case: one statement)
+    else:
+        conn.executemany("DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", settled)
     conn.execute("COMMIT")
     for stamp, _why, _groups in todo.settle:
         stamps.remove(stamp)
