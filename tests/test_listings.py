@@ -123,3 +123,20 @@ def test_a_directory_that_goes_away_is_forgotten(burn_home: Path, listed: list[s
     assert not {str(gone), str(gone / "subagents")} & set(kept(burn_home))
     assert str(projects / "-srv-b") in kept(burn_home)  # (the rest stays kept)
     assert out_tokens(records(burn_home)) == 10 + 20 + 5 + 30 + 40  # nothing recorded is lost
+
+
+def test_a_directory_with_a_name_that_is_not_utf8_is_listed_every_time(
+    burn_home: Path, listed: list[str]
+) -> None:
+    """SQLite keeps text, and a name that is not UTF-8 comes from os.scandir as
+    surrogates: such a directory's listing is not kept (and nothing fails)."""
+    projects = tree()
+    odd = projects / "-srv-b"
+    (odd / os.fsdecode(b"notes-\xff.txt")).write_text("not a log\n")
+    age(projects)
+    led = Ledger.open(burn_home)
+    engine.ingest(led, ["claude"])
+    assert str(odd) not in kept(burn_home) and str(projects / "-srv-a") in kept(burn_home)
+    listed.clear()
+    again = engine.ingest(led, ["claude"])
+    assert listed == [str(odd)] and again.files == 4 and not again.skipped
