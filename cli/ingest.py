@@ -57,7 +57,7 @@ def ingest(harnesses: tuple[str, ...], fmt: str) -> None:
     for reason, n in sorted(report.skipped.items()):
         print(f"  skipped {n} × {reason}", file=sys.stderr)
     for p in report.problems[:10]:
-        print(f"  {p}", file=sys.stderr)
+        print(f"  {ingest_read.printable(p)}", file=sys.stderr)
 
 
 def _bar() -> Callable[[int, int], None]:

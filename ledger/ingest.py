@@ -66,7 +66,7 @@ class IngestReport:
             "events": self.events,
             "records": self.records,
             "skipped": dict(sorted(self.skipped.items())),
-            "problems": self.problems,
+            "problems": [ingest_read.printable(p) for p in self.problems],
         }
 
 

@@ -304,6 +304,23 @@ def ingest_records(led: Ledger, harness: str) -> int:
     return report.records
 
 
+def test_a_log_file_named_in_bytes_that_are_not_utf8_is_skipped_and_named(burn: Any) -> None:
+    """Its name could go neither into the index nor into the ledger's JSON: it is counted
+    and named (its bytes escaped, so the message prints), and the rest is recorded."""
+    claude_session(claude_dir() / "-srv-u" / "good.jsonl", "sess-good", 7)
+    odd = os.fsdecode(os.fsencode(str(claude_dir() / "-srv-u")) + b"/odd-\xff.jsonl")
+    Path(odd).write_text(line({**assistant("odd-m1", "r", 9), "sessionId": "sess-odd"}))
+    result = burn("ingest", "--harness", "claude", "--format", "json")
+    assert result.code == 0, result
+    report = json.loads(result.out)
+    assert report["records"] == 1 and report["skipped"] == {"file name not UTF-8": 1}
+    assert report["problems"] == [
+        f"{claude_dir() / '-srv-u'}/odd-\\xff.jsonl: the file name is not UTF-8; rename the file to read it"
+    ]
+    again = burn("ingest", "--harness", "claude")  # (the table's messages print too)
+    assert again.code == 0 and "odd-\\xff.jsonl: the file name is not UTF-8" in again.err, again
+
+
 @pytest.mark.parametrize("harness", ["claude", "codex"])
 def test_a_read_that_fails_mid_file_keeps_what_was_read_and_names_the_line(
     harness: str, burn_home: Path, monkeypatch: pytest.MonkeyPatch
