@@ -207,13 +207,14 @@ def _record(
     ledger.append_many(bodies, returning=False)  # one chain, one ref update, one fsync
     report.records = len(bodies)
     report.launches = [(s.id, why) for s, why, _g in todo.settle]
-    conn.execute("BEGIN")  # (one transaction, not one per row)
     settled = [d[:3] for d in finished]
-    if len(settled) == len(dirty) and set(settled) == {d[:3] for d in dirty}:
-        conn.execute("DELETE FROM dirty")  # (every mark settled, the common case: one statement)
-    else:
-        conn.executemany("DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", settled)
-    conn.execute("COMMIT")
+    if settled:  # (nothing to settle, nothing written: a closing checkpoint with no work)
+        conn.execute("BEGIN")  # (one transaction, not one per row)
+        if len(settled) == len(dirty) and set(settled) == {d[:3] for d in dirty}:
+            conn.execute("DELETE FROM dirty")  # (every mark settled, the common case: one statement)
+        else:
+            conn.executemany("DELETE FROM dirty WHERE harness = ? AND session = ? AND agent = ?", settled)
+        conn.execute("COMMIT")
     for stamp, _why, _groups in todo.settle:
         stamps.remove(stamp)
     if ingest_read.PARK is not None:
