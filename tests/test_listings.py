@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -42,7 +43,9 @@ def tree() -> Path:
 
 @pytest.fixture
 def listed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The directories each ingest really lists (reads), in order."""
+    """The directories each ingest really lists (reads), in order; on a file system taken
+    to keep mtimes, whatever the temp dir's is (that check is tested on its own below)."""
+    monkeypatch.setattr(listings_mod, "fs_keeps_mtimes", lambda path: True)
     seen: list[str] = []
     real = listings_mod.list_names
 
@@ -140,3 +143,49 @@ def test_a_directory_with_a_name_that_is_not_utf8_is_listed_every_time(
     listed.clear()
     again = engine.ingest(led, ["claude"])
     assert listed == [str(odd)] and again.files == 4 and not again.skipped
+
+
+MOUNTINFO = """\
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+40 27 0:50 / /mnt/remote rw,nosuid - fuse.rclone remote: rw,user_id=0
+41 27 0:51 / /mnt/with\\040space rw shared:7 - nfs4 server:/x rw
+42 40 0:52 / /mnt/remote/cache rw - tmpfs tmpfs rw
+"""
+
+
+def test_only_a_file_system_known_to_keep_mtimes_has_its_listings_kept(tmp_path: Path) -> None:
+    info = tmp_path / "mountinfo"
+    info.write_text(MOUNTINFO)
+    keeps = {p: listings_mod.fs_keeps_mtimes(p, str(info)) for p in (
+        "/home/dev/.claude/projects", "/mnt/remote/logs", "/mnt/remotely/logs",
+        "/mnt/with space/logs", "/mnt/remote/cache/x",
+    )}  # fmt: skip
+    assert keeps == {
+        "/home/dev/.claude/projects": True,  # ext4
+        "/mnt/remote/logs": False,  # a FUSE mount: its directories' times may never move
+        "/mnt/remotely/logs": True,  # (not under /mnt/remote: a prefix of the name only)
+        "/mnt/with space/logs": False,  # nfs4, its mount point escaped in mountinfo
+        "/mnt/remote/cache/x": True,  # the longest mount point wins
+    }
+    assert listings_mod.fs_keeps_mtimes("/x", str(tmp_path / "no-mountinfo")) is not sys.platform.startswith(
+        "linux"
+    )
+
+
+def test_logs_on_a_file_system_that_may_not_keep_mtimes_are_listed_every_time(
+    burn_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects = tree()
+    seen: list[str] = []
+    real = listings_mod.list_names
+    monkeypatch.setattr(listings_mod, "list_names", lambda top: seen.append(top) or real(top))
+    monkeypatch.setattr(listings_mod, "fs_keeps_mtimes", lambda path: False)
+    led = Ledger.open(burn_home)
+    engine.ingest(led, ["claude"])
+    assert kept(burn_home) == {}
+    seen.clear()
+    claude_session(projects / "-srv-a" / "s9.jsonl", "s9", 70)
+    age(projects)  # (as such a file system may show it: the directory's time unmoved)
+    report = engine.ingest(led, ["claude"])
+    assert str(projects / "-srv-a") in seen  # listed again, though its time did not move
+    assert report.records == 1 and out_tokens(records(burn_home)) == 10 + 20 + 5 + 30 + 40 + 70

@@ -141,6 +141,8 @@ def find_paths(
 
     found: list[str] = []
     stack = [str(base)]
+    if listings is not None and os.path.isdir(stack[0]) and not listings.trusts(stack[0]):
+        listings = None  # (a file system that may not move mtimes: listed every time)
     if listings is not None:
         listings.bases.add(stack[0])
     while stack:

@@ -21,6 +21,16 @@ import time
 # tmpfs tick with the kernel's clock).
 RACY_NS = 3_000_000_000
 
+# File systems (Linux's names) known to move a directory's mtime whenever an entry is
+# added or removed. Others may not (a FUSE mount such as rclone's or gcsfuse's can report
+# a directory's time as fixed, and a new log there would never be listed): their
+# directories are listed every time, as git keeps its untracked cache off until a file
+# system is shown to keep mtimes.
+KEEPS_MTIMES = frozenset((
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "ramfs", "overlay", "zfs", "f2fs",
+    "jfs", "reiserfs", "bcachefs", "nilfs2", "hfsplus", "apfs",
+))  # fmt: skip
+
 
 class Listings:
     """The listings an ingest starts from (`known`: directory -> (mtime_ns, names), as
@@ -35,6 +45,13 @@ class Listings:
         self.visited: set[str] = set()
         self.bases: set[str] = set()
         self.listed = 0  # directories read this time (the others came from `known`)
+        self.mounts: dict[str, bool] = {}  # base -> trusts(base)
+
+    def trusts(self, base: str) -> bool:
+        """Whether listings under `base` may be kept: its file system keeps mtimes."""
+        if base not in self.mounts:
+            self.mounts[base] = fs_keeps_mtimes(base)
+        return self.mounts[base]
 
     def names(self, top: str) -> list[str]:
         """The entries of directory `top`; raises OSError as os.scandir would."""
@@ -85,3 +102,36 @@ def list_names(top: str) -> list[str]:
                 is_dir = False
             names.append(entry.name + "/" if is_dir else entry.name)
     return names
+
+
+def fs_keeps_mtimes(path: str, mountinfo: str = "/proc/self/mountinfo") -> bool:
+    """Whether the file system holding `path` is one of KEEPS_MTIMES (on Linux, the type of
+    the mount whose point is the longest prefix of the real path; where there is no
+    mountinfo, as on macOS, the local file systems keep them)."""
+    try:
+        with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+    except OSError:  # (macOS, the BSDs: their local file systems keep mtimes)
+        import sys
+
+        return not sys.platform.startswith("linux")  # (Linux without its mountinfo: unknown)
+    real = os.path.realpath(path)
+    best, fstype = -1, ""
+    for line in text.splitlines():
+        fields = line.split(" ")
+        try:
+            point = _unescape(fields[4])
+            kind = fields[fields.index("-", 6) + 1]
+        except (IndexError, ValueError):
+            continue
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, fstype = len(point), kind
+    return fstype in KEEPS_MTIMES
+
+
+def _unescape(field: str) -> str:
+    """A mountinfo path: space, tab, newline and backslash are written as octal escapes."""
+    if "\\" not in field:
+        return field
+    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
