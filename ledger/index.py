@@ -412,10 +412,10 @@ def record_rows(
     (`Index._insert_rows` numbers them after what is indexed). Plain Python, no database:
     an append makes them while its pack is written (see Ledger.append_many).
 
-    `bodies`: the record bodies (record.make_body) the commits were made from, in their
-    order; their rows are then made from them instead of from parsing the commits back.
-    The same rows: a body has its keys in the order the commit stores them, and its
-    start is the commit's time."""
+    `bodies`: the record bodies the commits were made from (record.make_body, then
+    commit_message), in their order; their rows are then made from them instead of from
+    parsing the commits back. The same rows: a commit keeps its body's keys in their
+    order, and its time is the body's start."""
     loads: Any
     dumps: Any
     if len(chain) >= FAST_JSON_FROM:
@@ -433,11 +433,10 @@ def record_rows(
     seq = 0
     for i, (sha, when, message) in enumerate(chain):
         try:
-            body = bodies[i] if bodies is not None else None
-            if body is None or list(body) != sorted(body):  # (keys added after make_body: parse)
+            if bodies is None:
                 rec, started, ended = read_record(message, sha, loads)
             else:  # (checked by make_body; `when` is its start, see Ledger.append_many)
-                rec, started = public(body, sha), when
+                rec, started = public(bodies[i], sha), when
                 ended = iso_to_epoch(rec["ended_at"]) if rec["ended_at"] is not None else None
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             problems.append((ref, sha, str(e)))

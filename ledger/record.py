@@ -152,9 +152,9 @@ def make_body(
         if rows
         else ("cost-only" if cost_micros is not None else "partial")
     )
-    # Keys sorted at every level, as the commit stores them (orjson's OPT_SORT_KEYS) and
-    # as reading the commit back gives them: the index rows an append makes from the body
-    # itself are then the very rows a rebuild makes from the commit (index.record_rows).
+    # (The commit stores a body's keys in its order, which reading it back keeps: the
+    # index rows an append makes from the body are the rows a rebuild makes from the
+    # commit, see index.record_rows. Sorted here, for a person reading `git show`.)
     body: dict[str, Any] = {
         "by_model": rows,
         "cost_micros": cost_micros,
@@ -175,20 +175,8 @@ def make_body(
         "tags": dict(sorted(clean_tags.items())),
         "version": version,
     }
-    if extra:
-        body.update((k, _stored(v)) for k, v in extra.items())
-        body = dict(sorted(body.items()))
+    body.update(extra)
     return body
-
-
-def _stored(value: Any) -> Any:
-    """A value as reading it back from its JSON gives it: objects with sorted keys, arrays
-    as lists (scalars, the common case, as they are)."""
-    if isinstance(value, dict):
-        return {k: _stored(v) for k, v in sorted(value.items())}
-    if isinstance(value, list | tuple):
-        return [_stored(v) for v in value]
-    return value
 
 
 def public(body: Mapping[str, Any], record_id: str) -> dict[str, Any]:
@@ -263,9 +251,11 @@ def _subject(body: Mapping[str, Any], tokens: int | None) -> str:
 
 
 def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
-    """`fast_json`: the body serialised by orjson (for a batch: importing it costs more
-    than one record), which writes what json.dumps below writes, byte for byte, for all
-    a body holds (strings, integers, booleans, null, lists, objects with string keys)."""
+    """The commit message of a record body: subject, the body as JSON (its keys in the
+    body's order, which reading it back keeps), trailers. `fast_json`: the body serialised
+    by orjson (for a batch: importing it costs more than one record), which writes what
+    json.dumps below writes, byte for byte, for all a body holds (strings, integers,
+    booleans, null, lists, objects with string keys)."""
     tokens = billed_tokens(body.get("by_model") or [])
     cost = body.get("cost_micros")
     trailers = (
@@ -279,13 +269,13 @@ def commit_message(body: Mapping[str, Any], fast_json: bool = False) -> bytes:
         import orjson
 
         try:
-            text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+            text = orjson.dumps(body)
         except orjson.JSONEncodeError:  # (an integer past 64 bits: json.dumps writes it)
             pass
     if not text:
         import json  # (here: reading records never needs it)
 
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     return b"%s\n\n%s\n\n%s" % (_subject(body, tokens).encode(), text, trailers.encode())
 
 
