@@ -296,14 +296,18 @@ class Index:
         return added
 
     def add_appended(
-        self, ref: str, old: str | None, chain: list[tuple[str, int, bytes]], rows: RecordRows | None = None
+        self,
+        ref: str,
+        old: str | None,
+        chain: list[tuple[str, int, bytes]],
+        bodies: list[dict[str, Any]] | None = None,
     ) -> None:
         """Index records this process has just appended to `ref` (its tip moved from `old`
         to the last commit of `chain`) without reading them back from git. Only when the
         index had caught up exactly to `old` on that ref; otherwise (not open here, or
         another process indexed or appended meanwhile) the next catch-up reads them.
-        `rows`: `record_rows(ref, chain)`, if the caller made them already."""
-        if chain and self.stage_appended(ref, old, rows or record_rows(ref, chain)):
+        `bodies`: what the commits were made from (see record_rows)."""
+        if chain and self.stage_appended(ref, old, record_rows(ref, chain, bodies)):
             self.commit_appended(ref, chain[-1][0])
 
     def stage_appended(self, ref: str, old: str | None, rows: RecordRows) -> bool:

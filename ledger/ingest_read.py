@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from . import responses
 from .parallel import map_in_order
-from .readers import Cursor, Reader, Span, UsageEvent
+from .readers import Cursor, Reader, Span, UsageEvent, utf8_text
 from .usage import TOKEN_KINDS
 
 TYPE_CHECKING = False  # (not from typing: not imported at run time, see store/tuples.py)
@@ -300,7 +300,7 @@ def changed_files(
     jobs, weights = [], []
     for reader, path in work:
         name = str(path)
-        if not name.isascii() and not _is_utf8(name):
+        if not utf8_text(name):
             # (its name would go into the index, and the session named after it into the
             # ledger's JSON: neither keeps what is not UTF-8; no harness writes such names)
             skipped["file name not UTF-8"] += 1
@@ -323,16 +323,6 @@ def changed_files(
         start = cursor.offset if st.st_ino == cursor.inode and st.st_size >= cursor.offset else 0
         weights.append(st.st_size - start)
     return jobs, weights
-
-
-def _is_utf8(name: str) -> bool:
-    """Whether a listed name is UTF-8 (os.listdir gives the bytes of one that is not as
-    surrogates, which SQLite and JSON refuse)."""
-    try:
-        name.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def printable(text: str) -> str:

@@ -165,7 +165,7 @@ class Ledger:
                 self.index.commit_appended(self.record_ref, chain[-1][0])
             else:
                 old = old_tip[0].decode() if old_tip and old_tip[0] else None
-                self.index.add_appended(self.record_ref, old, chain)
+                self.index.add_appended(self.record_ref, old, chain, bodies)
         if not returning:
             return []
         return [public(b, sha) for b, (sha, _w, _m) in zip(bodies, chain, strict=True)]

@@ -116,6 +116,18 @@ class Reader(Protocol):
     # takes the price table whose tiers `rows` carry (None: every row is "base").
 
 
+def utf8_text(text: str) -> bool:
+    """Whether a name from the file system is UTF-8: os.listdir gives the bytes of one that
+    is not as surrogates, which SQLite and JSON refuse."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def env_root(var: str, default: str) -> Path:
     value = os.environ.get(var)
     return Path(value).expanduser() if value else Path(default).expanduser()

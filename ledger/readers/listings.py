@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import time
 
+from . import utf8_text
+
 # How long before a listing its directory must have last changed for the listing to be
 # kept: longer than any file system's mtime tick (FAT's is 2 s; ext4, xfs, btrfs and
 # tmpfs tick with the kernel's clock).
@@ -44,7 +46,6 @@ class Listings:
         self.stale: set[str] = set()
         self.visited: set[str] = set()
         self.bases: set[str] = set()
-        self.listed = 0  # directories read this time (the others came from `known`)
         self.mounts: dict[str, bool] = {}  # base -> trusts(base)
 
     def trusts(self, base: str) -> bool:
@@ -61,9 +62,8 @@ class Listings:
         if known is not None and known[0] == st.st_mtime_ns:
             return known[1].split("\0") if known[1] else []
         names = list_names(top)
-        self.listed += 1
         joined = "\0".join(names)
-        if st.st_mtime_ns < self.started - RACY_NS and (joined.isascii() or _storable(joined)):
+        if st.st_mtime_ns < self.started - RACY_NS and utf8_text(joined):  # (SQLite keeps text)
             self.changed[top] = (st.st_mtime_ns, joined)
         elif known is not None:
             self.stale.add(top)
@@ -73,21 +73,12 @@ class Listings:
         """Directories known under a base walked this time that the walk did not reach."""
         out = []
         for top in self.known:
-            if top not in self.visited and top not in self.stale:
+            if top not in self.visited:  # (a stale one was visited: forgotten as stale)
                 for base in self.bases:
                     if top == base or top.startswith(base + "/"):
                         out.append(top)
                         break
         return out
-
-
-def _storable(text: str) -> bool:
-    """Whether SQLite can keep `text` (a name that is not UTF-8 comes as surrogates)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def list_names(top: str) -> list[str]:
